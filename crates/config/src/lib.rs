@@ -29,7 +29,8 @@ use std::path::Path;
 pub use error::{ConfigError, Diagnostic, Location};
 pub use load::VERSION;
 pub use model::{
-    Callbox, Config, Number, NumberKind, Queue, Role, Route, Secret, Server, Sip, Strategy, User,
+    Callbox, Config, DigestAlgorithm, Number, NumberKind, Queue, Role, Route, Secret, Server, Sip,
+    Strategy, User,
 };
 pub use port_range::{MAX_RTP_PORT, PortRange, PortRangeError};
 

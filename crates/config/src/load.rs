@@ -90,11 +90,9 @@ struct Loader {
 impl Loader {
     fn visit(&mut self, path: &Path, text: String, is_entry: bool) {
         let name = path.display().to_string();
-        if is_entry {
-            if let Err(diagnostic) = check_version(&name, &text) {
-                self.errors.push(diagnostic);
-                return;
-            }
+        if is_entry && let Err(diagnostic) = check_version(&name, &text) {
+            self.errors.push(diagnostic);
+            return;
         }
         let mut raw = match parse(&name, &text) {
             Ok(raw) => raw,

@@ -169,6 +169,19 @@ pub struct Sip {
     pub register_max_expires: u32,
     /// The registration time granted when a REGISTER asks for none.
     pub register_default_expires: u32,
+    /// Digest algorithms challenged with, most preferred first.
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+}
+
+/// A digest authentication hash algorithm (RFC 8760).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum DigestAlgorithm {
+    /// `MD5`: what every SIP device speaks.
+    #[serde(rename = "MD5")]
+    Md5,
+    /// `SHA-256` (RFC 8760).
+    #[serde(rename = "SHA-256")]
+    Sha256,
 }
 
 /// What a dialled number leads to.

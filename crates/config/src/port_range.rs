@@ -26,7 +26,7 @@ impl PortRange {
     pub fn new(lo: u16, hi: u16) -> Result<Self, PortRangeError> {
         let reason = if lo == 0 {
             "LO must not be 0".to_owned()
-        } else if lo % 2 != 0 {
+        } else if !lo.is_multiple_of(2) {
             format!("LO {lo} is odd")
         } else if lo >= hi {
             format!("LO {lo} is not below HI {hi}")

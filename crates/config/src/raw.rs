@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::{NumberKind, Role, Strategy};
+use crate::model::{DigestAlgorithm, NumberKind, Role, Strategy};
 
 /// One configuration file: the entry file or an included one.
 ///
@@ -59,6 +59,7 @@ pub(crate) struct RawSip {
     pub register_min_expires: Option<Spanned<u32>>,
     pub register_max_expires: Option<Spanned<u32>>,
     pub register_default_expires: Option<Spanned<u32>>,
+    pub digest_algorithms: Option<Spanned<Vec<DigestAlgorithm>>>,
 }
 
 /// `[[numbers]]`.

@@ -18,7 +18,7 @@ use toml::Spanned;
 use crate::PortRange;
 use crate::error::{ConfigError, Diagnostic, Location};
 use crate::load::SourceFile;
-use crate::model::{Config, Server, Sip};
+use crate::model::{Config, DigestAlgorithm, Server, Sip};
 use crate::raw::{RawServer, RawSip};
 
 /// Checks the parsed files (the entry file first) and builds the configuration.
@@ -265,6 +265,7 @@ impl Validator {
             register_min_expires,
             register_max_expires,
             register_default_expires,
+            digest_algorithms,
         } = raw.get_ref();
         let before = self.errors.len();
         let text = realm.get_ref();
@@ -325,6 +326,20 @@ impl Validator {
             let at = span(register_default_expires).or(span(register_max_expires));
             self.error(entry, "sip.register_default_expires", at, message);
         }
+        let digest_algorithms = match digest_algorithms {
+            None => vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
+            Some(list) => {
+                let algs = list.get_ref().clone();
+                let duplicate = algs.iter().enumerate().any(|(i, a)| algs[..i].contains(a));
+                if algs.is_empty() || duplicate {
+                    let message = format!(
+                        "expected a non-empty list of distinct algorithms (\"SHA-256\", \"MD5\"), got {algs:?}"
+                    );
+                    self.error(entry, "sip.digest_algorithms", Some(list.span()), message);
+                }
+                algs
+            }
+        };
         (self.errors.len() == before).then(|| Sip {
             realm: text.clone(),
             user_agent,
@@ -332,6 +347,7 @@ impl Validator {
             register_min_expires: min,
             register_max_expires: max,
             register_default_expires: default,
+            digest_algorithms,
         })
     }
 }

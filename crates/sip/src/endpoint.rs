@@ -33,8 +33,9 @@ pub enum Output {
         /// The encoded message.
         bytes: Vec<u8>,
     },
-    /// Tell the transaction user.
-    Event(Event),
+    /// Tell the transaction user (boxed: events carry whole requests, transmissions
+    /// are the common case and stay small).
+    Event(Box<Event>),
 }
 
 /// What the transaction user is told.
@@ -211,12 +212,15 @@ impl Endpoint {
         let key = server_key(&req, &top, &req.method);
         if let Some(&id) = self.server_keys.get(&key) {
             self.stats.absorbed += 1;
-            if let Some(tx) = self.server.get(&id)
+            // Answer the retransmission where it came from: a NAT may have rebound.
+            let peer = response_peer(&req, peer);
+            if let Some(tx) = self.server.get_mut(&id)
                 && matches!(tx.state, ServerState::Proceeding | ServerState::Completed)
                 && let Some(bytes) = tx.last_response.clone()
             {
+                tx.peer = peer;
                 self.stats.retransmissions += 1;
-                self.transmit(tx.peer, bytes);
+                self.transmit(peer, bytes);
             }
             return;
         }
@@ -249,11 +253,11 @@ impl Endpoint {
             let trying = Response::for_request(&req, 100, None);
             self.respond(now, id, trying);
         }
-        self.out.push_back(Output::Event(Event::Request {
+        self.out.push_back(Output::Event(Box::new(Event::Request {
             tx: id,
             request: req,
             peer,
-        }));
+        })));
     }
 
     fn create_server_tx(&mut self, _now: Instant, req: &Request, peer: Peer, key: String) -> TxId {
@@ -324,11 +328,11 @@ impl Endpoint {
             tx.deadlines.stop_active();
             tx.last_response = None;
         }
-        self.out.push_back(Output::Event(Event::Ack {
+        self.out.push_back(Output::Event(Box::new(Event::Ack {
             invite_tx,
             request: req,
             peer,
-        }));
+        })));
     }
 
     fn handle_cancel(&mut self, now: Instant, req: Request, peer: Peer, top: &Via, key: String) {
@@ -342,9 +346,9 @@ impl Endpoint {
             Some((invite_id, state)) => {
                 self.respond(now, id, Response::for_request(&req, 200, None));
                 if state == ServerState::Proceeding {
-                    self.out.push_back(Output::Event(Event::Cancelled {
+                    self.out.push_back(Output::Event(Box::new(Event::Cancelled {
                         invite_tx: invite_id,
-                    }));
+                    })));
                 }
             }
             None => self.respond(now, id, Response::for_request(&req, 481, None)),
@@ -557,7 +561,9 @@ impl Endpoint {
             .map(|(b, c)| format!("{b}|{}", c.method));
         let Some(id) = key.and_then(|k| self.client_keys.get(&k).copied()) else {
             self.out
-                .push_back(Output::Event(Event::StrayResponse { response: resp }));
+                .push_back(Output::Event(Box::new(Event::StrayResponse {
+                    response: resp,
+                })));
             return;
         };
         let t = self.config.timers;
@@ -626,10 +632,10 @@ impl Endpoint {
             self.send_cancel(now, id);
         }
         if deliver {
-            self.out.push_back(Output::Event(Event::Response {
+            self.out.push_back(Output::Event(Box::new(Event::Response {
                 tx: id,
                 response: resp,
-            }));
+            })));
         }
     }
 
@@ -679,7 +685,7 @@ impl Endpoint {
                         self.awaiting_ack.remove(&k);
                     }
                     self.out
-                        .push_back(Output::Event(Event::AckTimeout { tx: id }));
+                        .push_back(Output::Event(Box::new(Event::AckTimeout { tx: id })));
                 } else {
                     self.remove_server(id);
                 }
@@ -726,7 +732,8 @@ impl Endpoint {
             }
             TimerSlot::Timeout => {
                 self.remove_client(id);
-                self.out.push_back(Output::Event(Event::Timeout { tx: id }));
+                self.out
+                    .push_back(Output::Event(Box::new(Event::Timeout { tx: id })));
             }
             TimerSlot::Linger => self.remove_client(id),
         }

@@ -12,7 +12,9 @@
 //! - [`uri`], [`address`], [`via`], [`cseq`], [`header`]: typed views of header values.
 
 pub mod address;
+pub mod auth;
 pub mod cseq;
+pub mod dialog;
 pub mod endpoint;
 pub mod framing;
 pub mod grammar;
@@ -20,7 +22,10 @@ pub mod header;
 pub mod message;
 pub mod method;
 pub mod parse;
+pub mod registrar;
+pub mod sdp;
 pub mod transaction;
+pub mod uas;
 pub mod uri;
 pub mod via;
 

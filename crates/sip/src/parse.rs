@@ -54,28 +54,18 @@ impl ParseError {
         }
     }
 
-    /// The error response to send, or `None` when the message was a response, an ACK,
-    /// or too broken to address (no Via, Call-ID, From, To or CSeq to copy).
+    /// The error response to send (to the source address: the request's Via may be
+    /// what is broken), or `None` when the message was a response or an ACK. It copies
+    /// whichever of Via, From, To, Call-ID and CSeq the request had.
     pub fn response(&self) -> Option<Response> {
         let head = self.head.as_ref()?;
         if head.method == Method::Ack {
             return None;
         }
-        let h = &head.headers;
-        let needed = [
-            HeaderName::VIA,
-            HeaderName::CALL_ID,
-            HeaderName::FROM,
-            HeaderName::TO,
-            HeaderName::CSEQ,
-        ];
-        if !needed.iter().all(|n| h.contains(n)) {
-            return None;
-        }
         let req = Request {
             method: head.method.clone(),
             uri: Uri::sip(None, "invalid", None),
-            headers: h.clone(),
+            headers: head.headers.clone(),
             body: Vec::new(),
         };
         let reason = sanitize_reason(&self.reason);
@@ -100,20 +90,35 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// Parses one complete message.
 pub fn parse(bytes: &[u8], transport: Transport) -> Result<Message, ParseError> {
     let bytes = skip_leading_crlf(bytes);
-    let head_end =
-        find_head_end(bytes).ok_or_else(|| ParseError::new(400, "Incomplete Message Head"))?;
+    // A datagram ends the message: one without the blank line is all head.
+    let (head_end, rest) = match (find_head_end(bytes), transport) {
+        (Some(end), _) => (end, &bytes[end + 4..]),
+        (None, Transport::Datagram) => {
+            let end = bytes.len() - if bytes.ends_with(b"\r\n") { 2 } else { 0 };
+            (end, &bytes[bytes.len()..])
+        }
+        (None, Transport::Stream) => return Err(ParseError::new(400, "Incomplete Message Head")),
+    };
     if head_end > MAX_HEAD {
         return Err(ParseError::new(513, "Message Head Too Large"));
     }
     let head = std::str::from_utf8(&bytes[..head_end])
         .map_err(|_| ParseError::new(400, "Header Is Not UTF-8"))?;
-    let rest = &bytes[head_end + 4..];
     let mut lines = head.split("\r\n");
     let start = lines.next().unwrap_or("");
     let kind = parse_start_line(start);
+    // Even a broken request line names its method, which is enough to answer it.
     let method = match &kind {
         Ok(StartLine::Request { method, .. }) => Some(method.clone()),
-        _ => None,
+        Ok(StartLine::Response { .. }) => None,
+        Err(_)
+            if start
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) =>
+        {
+            None
+        }
+        Err(_) => start.split(' ').next().and_then(Method::parse),
     };
     let headers = parse_headers(lines)
         .map_err(|reason| attach(ParseError::new(400, reason), &method, None))?;
@@ -205,14 +210,8 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         Ok(u) => u,
         Err(e) => return Err(ParseError::new(400, format!("Bad Request-URI: {e}"))),
     };
-    let method_for_error = method.clone();
     if !uri.is_supported_scheme() {
-        let mut e = ParseError::new(416, "Unsupported URI Scheme");
-        e.head = Some(PartialRequest {
-            method: method_for_error,
-            headers: Headers::new(),
-        });
-        return Err(e);
+        return Err(ParseError::new(416, "Unsupported URI Scheme"));
     }
     Ok(StartLine::Request { method, uri })
 }
@@ -379,7 +378,7 @@ fn validate_request(req: &Request) -> Result<(), ParseError> {
         }
     }
     if let Some(exp) = h.get(&HeaderName::EXPIRES)
-        && !(exp.chars().all(|c| c.is_ascii_digit()) && !exp.is_empty())
+        && (exp.is_empty() || !exp.chars().all(|c| c.is_ascii_digit()))
     {
         return Err(ParseError::new(400, format!("Bad Expires {}", short(exp))));
     }

@@ -2,6 +2,8 @@
 //! well-formed parses, every one it wants rejected at the syntax level is rejected with
 //! the status code it names (`expected.toml` holds the per-message expectations).
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on setup failure by design
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
