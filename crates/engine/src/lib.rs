@@ -1,1 +1,193 @@
-//! placeholder
+//! The Lifeline runtime: the only crate (with `lifeline-web`) that owns sockets, tasks
+//! and the clock.
+//!
+//! [`Engine::start`] binds the SIP transports, starts the core task that owns every
+//! SIP transaction, registration and call, and the writer of call records. The pure
+//! protocol logic lives in `lifeline-sip` and `lifeline-media`; this crate feeds it
+//! bytes and time.
+
+mod calls;
+mod core;
+pub mod media;
+pub mod records;
+mod registration;
+pub mod transport;
+
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use lifeline_config::{Config, DigestAlgorithm};
+use lifeline_sip::auth::{Algorithm, DigestAuthenticator};
+use lifeline_sip::endpoint::{Endpoint, EndpointConfig};
+use lifeline_sip::registrar::Registrar;
+use lifeline_sip::transaction::Timers;
+use lifeline_store::Store;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use crate::calls::Cause;
+pub use crate::core::{Command, CoreSettings, CoreStats};
+pub use crate::transport::Bound;
+
+/// Errors starting the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The SIP sockets could not be bound.
+    #[error(transparent)]
+    Bind(#[from] transport::BindError),
+}
+
+/// What the engine needs to start.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Where SIP listens (UDP and TCP).
+    pub sip_listen: SocketAddr,
+    /// The RTP port range (even low port, inclusive).
+    pub rtp_ports: (u16, u16),
+    /// Runtime settings.
+    pub settings: CoreSettings,
+}
+
+/// A running engine.
+#[derive(Debug)]
+pub struct Engine {
+    bound: Bound,
+    commands: mpsc::Sender<Command>,
+    core: JoinHandle<()>,
+    records: JoinHandle<()>,
+}
+
+/// The address to advertise when listening on a wildcard address: the interface the
+/// default route uses, or loopback on a machine without one.
+pub fn default_advertised_ip(listen: IpAddr) -> IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    // Connecting a UDP socket sends nothing; it only asks the kernel for a route.
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+impl Engine {
+    /// Binds SIP and starts the core and the record writer.
+    pub async fn start(opts: EngineOptions, store: Store) -> Result<Engine, EngineError> {
+        let (inbound_tx, inbound_rx) = mpsc::channel(8192);
+        let (transports, bound) = transport::bind(opts.sip_listen, inbound_tx).await?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(256);
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let (records, records_task) = records::Records::spawn(store);
+        let sip = opts.config.sip();
+        let ip = opts.settings.advertised_ip;
+        let host = if ip.is_ipv6() {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        let secret: [u8; 32] = rand::random();
+        let core = core::Core {
+            ep: Endpoint::new(EndpointConfig {
+                timers: Timers {
+                    t1: opts.settings.t1,
+                    ..Timers::default()
+                },
+                sent_by: format!("{host}:{}", bound.udp.port()),
+                id_prefix: format!("{:08x}", rand::random::<u32>()),
+            }),
+            transports,
+            bound,
+            auth: DigestAuthenticator::new(&sip.realm, secret, u64::from(sip.nonce_ttl_secs))
+                .with_algorithms(
+                    &sip.digest_algorithms
+                        .iter()
+                        .map(|a| match a {
+                            DigestAlgorithm::Md5 => Algorithm::Md5,
+                            DigestAlgorithm::Sha256 => Algorithm::Sha256,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            registrar: Registrar::new(
+                sip.register_min_expires,
+                sip.register_max_expires,
+                sip.register_default_expires,
+            ),
+            policy: core::policy(),
+            ports: media::PortPool::new(opts.sip_listen.ip(), opts.rtp_ports.0, opts.rtp_ports.1),
+            media_events: media_tx,
+            records,
+            calls: HashMap::new(),
+            by_server_tx: HashMap::new(),
+            by_client_tx: HashMap::new(),
+            by_dialog: HashMap::new(),
+            by_call_id: HashMap::new(),
+            call_timers: BinaryHeap::new(),
+            next_call: 0,
+            settings: opts.settings,
+            config: opts.config,
+        };
+        let core = tokio::spawn(core.run(inbound_rx, cmd_rx, media_rx));
+        Ok(Engine {
+            bound,
+            commands: cmd_tx,
+            core,
+            records: records_task,
+        })
+    }
+
+    /// The bound SIP addresses.
+    pub fn bound(&self) -> Bound {
+        self.bound
+    }
+
+    /// A handle for sending commands (the web API keeps one).
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            commands: self.commands.clone(),
+        }
+    }
+
+    /// True while the core task runs.
+    pub fn is_running(&self) -> bool {
+        !self.core.is_finished()
+    }
+
+    /// Hangs up every call, stops the core and waits until every call record is
+    /// written.
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+        drop(self.commands);
+        let _ = self.core.await;
+        let _ = self.records.await;
+    }
+}
+
+/// A cloneable handle to the running core.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    /// Hangs up the call whose caller leg has SIP Call-ID `call_id`; false if no such
+    /// call is in progress.
+    pub async fn hangup(&self, call_id: &str) -> bool {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command::Hangup {
+            call_id: call_id.to_owned(),
+            reply,
+        };
+        self.commands.send(cmd).await.is_ok() && rx.await.unwrap_or(false)
+    }
+
+    /// Live counters, `None` if the core has stopped.
+    pub async fn stats(&self) -> Option<CoreStats> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Stats { reply }).await.ok()?;
+        rx.await.ok()
+    }
+}

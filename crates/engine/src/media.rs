@@ -1,0 +1,245 @@
+//! Media I/O for calls: RTP port allocation from the configured range, a tone source
+//! for calls Lifeline answers itself, and a relay between two legs of a bridged call.
+//!
+//! Every media task latches onto the address packets really come from (symmetric RTP,
+//! so callers behind NAT hear audio), reports a leg that stays silent longer than the
+//! inactivity timeout, and stops when its [`MediaHandle`] is dropped. Ports go back to
+//! the pool when the task ends.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lifeline_media::rtp::RtpHeader;
+use lifeline_media::tone::{FRAME_SAMPLES, Law, tone_frames};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Why a media task reports back.
+#[derive(Debug)]
+pub enum MediaEvent {
+    /// No RTP arrived on a leg for the inactivity timeout.
+    Inactive {
+        /// The call.
+        call: u64,
+    },
+}
+
+/// The pool of even RTP ports.
+#[derive(Debug)]
+pub struct PortPool {
+    ip: IpAddr,
+    free: Mutex<VecDeque<u16>>,
+}
+
+/// An RTP socket leased from the pool; the port returns when it drops.
+#[derive(Debug)]
+pub struct RtpSocket {
+    socket: UdpSocket,
+    port: u16,
+    pool: Arc<PortPool>,
+}
+
+impl Drop for RtpSocket {
+    fn drop(&mut self) {
+        self.pool
+            .free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(self.port);
+    }
+}
+
+impl RtpSocket {
+    /// The local port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl PortPool {
+    /// A pool of the even ports in `lo..=hi`, bound on `ip`.
+    pub fn new(ip: IpAddr, lo: u16, hi: u16) -> Arc<PortPool> {
+        let free = (lo..hi).filter(|p| p % 2 == 0).collect();
+        Arc::new(PortPool {
+            ip,
+            free: Mutex::new(free),
+        })
+    }
+
+    /// Ports currently free.
+    pub fn available(&self) -> usize {
+        self.free.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Leases a port and binds it; ports another program holds are skipped (and kept
+    /// out of the pool until restart).
+    pub fn lease(self: &Arc<Self>) -> Option<RtpSocket> {
+        loop {
+            let port = self
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front()?;
+            let bound = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port))
+                .and_then(|s| s.set_nonblocking(true).map(|()| s))
+                .and_then(UdpSocket::from_std);
+            match bound {
+                Ok(socket) => {
+                    return Some(RtpSocket {
+                        socket,
+                        port,
+                        pool: self.clone(),
+                    });
+                }
+                Err(e) => tracing::warn!(port, error = %e, "rtp port unavailable, skipping"),
+            }
+        }
+    }
+}
+
+/// Keeps a media task alive; dropping it stops the task.
+#[derive(Debug)]
+pub struct MediaHandle {
+    _stop: oneshot::Sender<()>,
+    remote: mpsc::UnboundedSender<(usize, SocketAddr)>,
+}
+
+impl MediaHandle {
+    /// A handle and the task's ends of its two channels.
+    fn new() -> (
+        MediaHandle,
+        oneshot::Receiver<()>,
+        mpsc::UnboundedReceiver<(usize, SocketAddr)>,
+    ) {
+        let (stop_tx, stop) = oneshot::channel();
+        let (remote_tx, remote_rx) = mpsc::unbounded_channel();
+        (
+            MediaHandle {
+                _stop: stop_tx,
+                remote: remote_tx,
+            },
+            stop,
+            remote_rx,
+        )
+    }
+
+    /// Points leg `leg` (0 for a tone, 0/1 for a relay) at a new remote address, as a
+    /// re-INVITE may.
+    pub fn set_remote(&self, leg: usize, addr: SocketAddr) {
+        let _ = self.remote.send((leg, addr));
+    }
+}
+
+/// Codec details of a negotiated stream.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamParams {
+    /// G.711 law.
+    pub law: Law,
+    /// RTP payload type.
+    pub payload_type: u8,
+}
+
+/// Sends a steady tone on `sock` to `remote` every 20 ms until stopped.
+pub fn start_tone(
+    call: u64,
+    sock: RtpSocket,
+    remote: SocketAddr,
+    params: StreamParams,
+    timeout: Option<Duration>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) -> MediaHandle {
+    let (handle, mut stop, mut remote_rx) = MediaHandle::new();
+    tokio::spawn(async move {
+        let frames = tone_frames(450, 6000, params.law);
+        let mut header = RtpHeader {
+            payload_type: params.payload_type,
+            marker: true,
+            sequence: rand::random(),
+            timestamp: rand::random(),
+            ssrc: rand::random(),
+        };
+        let mut remote = remote;
+        let mut latched = false;
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut out = Vec::with_capacity(200);
+        let mut buf = [0u8; 1500];
+        let mut last_rx = Instant::now();
+        let mut n: usize = 0;
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                Some((_, addr)) = remote_rx.recv() => { remote = addr; latched = false; }
+                _ = tick.tick() => {
+                    header.write(&frames[n % frames.len()], &mut out);
+                    let _ = sock.socket.try_send_to(&out, remote);
+                    header.marker = false;
+                    header.sequence = header.sequence.wrapping_add(1);
+                    header.timestamp = header.timestamp.wrapping_add(FRAME_SAMPLES as u32);
+                    n += 1;
+                    if let Some(t) = timeout && last_rx.elapsed() > t {
+                        let _ = events.send(MediaEvent::Inactive { call });
+                        break;
+                    }
+                }
+                Ok((_, src)) = sock.socket.recv_from(&mut buf) => {
+                    last_rx = Instant::now();
+                    if !latched && src != remote {
+                        remote = src;
+                    }
+                    latched = true;
+                }
+            }
+        }
+        drop(sock);
+    });
+    handle
+}
+
+/// Relays RTP between two legs: what arrives on `a` goes to leg B's remote and vice
+/// versa, payload untouched (both legs negotiated the same codec).
+pub fn start_relay(
+    call: u64,
+    a: RtpSocket,
+    remote_a: SocketAddr,
+    b: RtpSocket,
+    remote_b: SocketAddr,
+    timeout: Option<Duration>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) -> MediaHandle {
+    let (handle, mut stop, mut remote_rx) = MediaHandle::new();
+    tokio::spawn(async move {
+        let mut remotes = [remote_a, remote_b];
+        let mut buf_a = [0u8; 1500];
+        let mut buf_b = [0u8; 1500];
+        let mut last_rx = Instant::now();
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                Some((leg, addr)) = remote_rx.recv() => { if leg < 2 { remotes[leg] = addr; } }
+                Ok((n, src)) = a.socket.recv_from(&mut buf_a) => {
+                    remotes[0] = src;
+                    last_rx = Instant::now();
+                    let _ = b.socket.try_send_to(&buf_a[..n], remotes[1]);
+                }
+                Ok((n, src)) = b.socket.recv_from(&mut buf_b) => {
+                    remotes[1] = src;
+                    last_rx = Instant::now();
+                    let _ = a.socket.try_send_to(&buf_b[..n], remotes[0]);
+                }
+                _ = check.tick() => {
+                    if let Some(t) = timeout && last_rx.elapsed() > t {
+                        let _ = events.send(MediaEvent::Inactive { call });
+                        break;
+                    }
+                }
+            }
+        }
+        drop((a, b));
+    });
+    handle
+}

@@ -1,0 +1,312 @@
+//! Harness for end-to-end tests: starts the real `lifeline` binary on port 0 with the
+//! demo config and a private data directory, talks HTTP to it, and runs real `sipp`.
+//!
+//! Nothing here sleeps: every wait polls a condition until a deadline.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` at the deadline.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        // Poll interval: parked, so a probe costs nothing between checks.
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+static NEXT_RTP_BLOCK: AtomicU16 = AtomicU16::new(0);
+
+/// A running `lifeline serve`.
+pub struct Lifeline {
+    child: Child,
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub data: tempfile::TempDir,
+}
+
+impl Lifeline {
+    /// Starts Lifeline with the demo config on loopback, SIP and HTTP on port 0.
+    pub fn start() -> Lifeline {
+        Self::start_with(&[])
+    }
+
+    /// Same, with extra `serve` flags.
+    pub fn start_with(extra: &[&str]) -> Lifeline {
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// Starts Lifeline on an existing data directory (a restart).
+    pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Lifeline {
+        // Each server in this process gets its own 200-port RTP block; the process id
+        // spreads concurrent test binaries apart.
+        let block =
+            NEXT_RTP_BLOCK.fetch_add(1, Ordering::Relaxed) + (std::process::id() % 20) as u16 * 3;
+        let lo = 20_000 + (block % 60) * 200;
+        let rtp = format!("{lo}-{}", lo + 199);
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.path().join("lifeline.log"))
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeline"))
+            .args(["serve", "--config"])
+            .arg(root().join("sip-config/lifeline.toml"))
+            .args([
+                "--sip-listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--rtp-ports",
+                &rtp,
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .args(extra)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "info,lifeline_engine=debug")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("lifeline binary runs");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let log =
+                    std::fs::read_to_string(data.path().join("lifeline.log")).unwrap_or_default();
+                panic!("lifeline did not report ready; log:\n{log}")
+            });
+        let field = |name: &str| -> SocketAddr {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+                .parse()
+                .unwrap()
+        };
+        let l = Lifeline {
+            sip: field("sip_udp"),
+            http: field("http"),
+            child,
+            data,
+        };
+        wait_for("healthz 200", Duration::from_secs(10), || {
+            (l.get("/healthz").0 == 200).then_some(())
+        });
+        l
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("lifeline.log")).unwrap_or_default()
+    }
+
+    /// GET `path`: status and JSON body.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        http(self.http, "GET", path)
+    }
+
+    /// POST `path` with no body: status and JSON body.
+    pub fn post(&self, path: &str) -> (u16, serde_json::Value) {
+        http(self.http, "POST", path)
+    }
+
+    /// The call records, newest first.
+    pub fn calls(&self) -> Vec<serde_json::Value> {
+        let (status, body) = self.get("/api/v1/calls");
+        assert_eq!(status, 200, "{body}");
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for the record of the call with SIP Call-ID `call_id` to satisfy `pred`.
+    pub fn wait_call(
+        &self,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        wait_for(what, Duration::from_secs(20), || {
+            self.calls().into_iter().find(|c| pred(c))
+        })
+    }
+
+    /// Stops the server with SIGTERM, waits for it to exit, and hands back its data
+    /// directory for a restart.
+    pub fn stop(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = wait_for("lifeline to exit", Duration::from_secs(20), || {
+            self.child.try_wait().ok().flatten()
+        });
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().unwrap());
+        (status, data)
+    }
+}
+
+impl Drop for Lifeline {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny HTTP/1.1 client (the API is local and speaks JSON).
+pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A UDP socket on a free port that counts the RTP packets it receives.
+pub struct RtpSink {
+    pub port: u16,
+    pub packets: Arc<AtomicUsize>,
+}
+
+impl RtpSink {
+    pub fn bind() -> RtpSink {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sock.local_addr().unwrap().port();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let packets = Arc::new(AtomicUsize::new(0));
+        let count = packets.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(60) {
+                if let Ok(n) = sock.recv(&mut buf)
+                    && n >= 12
+                    && buf[0] >> 6 == 2
+                {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        RtpSink { port, packets }
+    }
+
+    pub fn count(&self) -> usize {
+        self.packets.load(Ordering::Relaxed)
+    }
+}
+
+/// A port that was free a moment ago (for sipp's `-p`, which cannot report the port
+/// it picked).
+pub fn free_port() -> u16 {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.local_addr().unwrap().port()
+}
+
+/// sipp transport flag for "udp"/"tcp".
+pub fn sipp_transport(t: &str) -> &'static str {
+    if t == "tcp" { "t1" } else { "u1" }
+}
+
+/// Runs sipp with `scenario` (a file in tests/sipp) against `target` and waits for it.
+pub fn sipp(scenario: &str, target: SocketAddr, transport: &str, args: &[&str]) -> Output {
+    sipp_spawn(scenario, target, transport, args)
+        .wait_with_output()
+        .unwrap()
+}
+
+/// Starts sipp in the background (for the called phone's side).
+pub fn sipp_spawn(scenario: &str, target: SocketAddr, transport: &str, args: &[&str]) -> Child {
+    let dir = tempfile::tempdir().unwrap().keep();
+    Command::new("sipp")
+        .current_dir(&dir)
+        .arg("-sf")
+        .arg(root().join("tests/sipp").join(scenario))
+        .arg(target.to_string())
+        .args([
+            "-t",
+            sipp_transport(transport),
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-l",
+            "1",
+            "-nostdin",
+        ])
+        .args([
+            "-timeout",
+            "30",
+            "-timeout_error",
+            "-trace_err",
+            "-buff_size",
+            "4194304",
+            "-max_socket",
+            "64",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp is installed (Debian package sip-tester)")
+}
+
+/// Asserts sipp succeeded, showing its output and error log otherwise.
+pub fn assert_sipp_ok(out: &Output, what: &str, server: &Lifeline) {
+    assert!(
+        out.status.success(),
+        "sipp {what} failed ({}):\n{}\n{}\n--- lifeline log ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        String::from_utf8_lossy(&out.stderr),
+        server
+            .log()
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+}
