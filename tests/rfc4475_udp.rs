@@ -126,6 +126,7 @@ fn all_49_torture_messages_over_udp() {
             if alive { "" } else { "SERVER DOWN" }
         ));
     }
+    println!("{}", report.join("\n"));
     assert_eq!(
         wrong,
         0,

@@ -267,13 +267,19 @@ fn call_bridged_to_a_registered_phone_tcp() {
 }
 
 /// Raw SIP over UDP from the test itself, for the cases sipp cannot express simply.
+/// An INVITE to `to`: a number or user (`sip:{to}@127.0.0.1`) or a whole URI.
 fn invite(call_id: &str, to: &str, port: u16) -> String {
+    let uri = if to.contains(':') {
+        to.to_owned()
+    } else {
+        format!("sip:{to}@127.0.0.1")
+    };
     let sdp = format!(
         "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\n"
     );
     format!(
-        "INVITE sip:{to}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{call_id};rport\r\n\
-         From: <sip:13900000000@127.0.0.1>;tag=f{call_id}\r\nTo: <sip:{to}@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
+        "INVITE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{call_id};rport\r\n\
+         From: <sip:13900000000@127.0.0.1>;tag=f{call_id}\r\nTo: <{uri}>\r\nCall-ID: {call_id}\r\n\
          CSeq: 1 INVITE\r\nContact: <sip:13900000000@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n\
          Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         sdp.len()
@@ -357,4 +363,30 @@ fn recv_bye(sock: &UdpSocket) {
         let n = sock.recv(&mut buf).ok()?;
         buf[..n].starts_with(b"BYE ").then_some(())
     });
+}
+
+#[test]
+fn emergency_urn_and_tel_uris_reach_their_numbers() {
+    let server = Lifeline::start();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    sock.send_to(
+        invite("sos1", "urn:service:sos", port).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    recv_status(&sock, 200);
+    sock.send_to(invite("tel1", "tel:12345", port).as_bytes(), server.sip)
+        .unwrap();
+    recv_status(&sock, 200);
+    let sos = server.wait_call("the SOS record", |c| {
+        c["call_id"] == "sos1" && !c["answered_at"].is_null()
+    });
+    assert_eq!(sos["to"], "urn:service:sos", "{sos}");
+    let tel = server.wait_call("the tel: record", |c| {
+        c["call_id"] == "tel1" && !c["answered_at"].is_null()
+    });
+    assert_eq!(tel["to"], "12345", "{tel}");
 }

@@ -193,9 +193,13 @@ impl Uri {
         self.user.as_deref().and_then(unescape)
     }
 
-    /// True for `sip:`, `sips:` and `tel:` URIs.
+    /// True for `sip:`, `sips:` and `tel:` URIs, and for `urn:` (emergency calls are
+    /// addressed `urn:service:sos`, RFC 5031).
     pub fn is_supported_scheme(&self) -> bool {
-        !matches!(self.scheme, Scheme::Other(_))
+        match &self.scheme {
+            Scheme::Other(s) => s == "urn",
+            _ => true,
+        }
     }
 }
 
