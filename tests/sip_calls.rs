@@ -390,3 +390,90 @@ fn emergency_urn_and_tel_uris_reach_their_numbers() {
     });
     assert_eq!(tel["to"], "12345", "{tel}");
 }
+
+/// The To tag Lifeline put in a response.
+fn to_tag(resp: &str) -> String {
+    let to = resp.lines().find(|l| l.starts_with("To:")).unwrap();
+    to.split("tag=").nth(1).unwrap().trim().to_owned()
+}
+
+/// An in-dialog request from the caller of `invite(call_id, ..)`.
+fn in_dialog(
+    method: &str,
+    call_id: &str,
+    tag: &str,
+    cseq: u32,
+    port: u16,
+    sdp_port: Option<u16>,
+) -> String {
+    let body = sdp_port
+        .map(|p| format!("v=0\r\no=t 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {p} RTP/AVP 0\r\n"))
+        .unwrap_or_default();
+    let ctype = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    format!(
+        "{method} sip:lifeline@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{call_id}{cseq}{method};rport\r\n\
+         From: <sip:13900000000@127.0.0.1>;tag=f{call_id}\r\nTo: <sip:12345@127.0.0.1>;tag={tag}\r\nCall-ID: {call_id}\r\n\
+         CSeq: {cseq} {method}\r\nContact: <sip:13900000000@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n\
+         {ctype}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn reinvite_moves_media_and_out_of_order_requests_are_refused() {
+    let server = Lifeline::start();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let port = sock.local_addr().unwrap().port();
+    sock.send_to(invite("re1", "12345", port).as_bytes(), server.sip)
+        .unwrap();
+    let ok = recv_status(&sock, 200);
+    let tag = to_tag(&ok);
+    sock.send_to(
+        in_dialog("ACK", "re1", &tag, 1, port, None).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    // Move the media to another port with a re-INVITE: RTP follows.
+    let moved = RtpSink::bind();
+    sock.send_to(
+        in_dialog("INVITE", "re1", &tag, 2, port, Some(moved.port)).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    let answer = recv_status(&sock, 200);
+    assert!(
+        answer.contains("m=audio "),
+        "the re-INVITE gets an SDP answer: {answer}"
+    );
+    sock.send_to(
+        in_dialog("ACK", "re1", &tag, 2, port, None).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    wait_for("RTP at the new address", Duration::from_secs(10), || {
+        (moved.count() > 5).then_some(())
+    });
+    // A request with an older CSeq is refused; the call goes on.
+    sock.send_to(
+        in_dialog("BYE", "re1", &tag, 1, port, None).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    recv_status(&sock, 500);
+    sock.send_to(
+        in_dialog("BYE", "re1", &tag, 3, port, None).as_bytes(),
+        server.sip,
+    )
+    .unwrap();
+    recv_status(&sock, 200);
+    let rec = server.wait_call("the ended record", |c| {
+        c["call_id"] == "re1" && !c["ended_at"].is_null()
+    });
+    assert_eq!(rec["cause"], "caller hung up", "{rec}");
+}

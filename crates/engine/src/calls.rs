@@ -497,7 +497,9 @@ impl Core {
         let Some(&id) = self.by_client_tx.get(&tx) else {
             return;
         };
-        if resp.status >= 200 {
+        // A fork that failed is finished; an answered one stays mapped until the call
+        // ends, because its 2xx is retransmitted if our ACK is lost.
+        if resp.status >= 300 {
             self.by_client_tx.remove(&tx);
         }
         let Some(c) = self.calls.get_mut(&id) else {
@@ -513,6 +515,13 @@ impl Core {
                 if c.state == State::Setup && !c.a_ringing {
                     c.a_ringing = true;
                     self.respond_a(now, id, 180, None, false);
+                }
+            }
+            200..=299 if b.winner == Some(fi) => {
+                let seq = resp.cseq().map(|s| s.seq).unwrap_or(1);
+                let peer = b.forks[fi].peer;
+                if let Some(ack) = b.forks[fi].dialog.as_ref().map(|d| d.ack(seq)) {
+                    self.ep.send_stateless(ack, peer);
                 }
             }
             200..=299 => self.on_fork_answered(now, id, fi, &resp),
