@@ -1,16 +1,17 @@
 //! Call records: the core reports start, answer and end of every call attempt here,
-//! without waiting; one writer task applies them to the store in order.
+//! without waiting; one writer task applies them to the store in order, in batches of
+//! up to `BATCH` changes per transaction.
 //!
 //! The core must never block on the database, and a record must never be dropped: the
 //! channel is unbounded (its depth is the writer's backlog, visible in stats) and the
 //! writer drains it before exiting, so a graceful shutdown flushes every record.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use lifeline_sip::{Request, SipMessage};
 pub use lifeline_store::CallResult;
-use lifeline_store::{NewCall, Store, Timestamp};
+use lifeline_store::{CallEnd, CallWrite, NewCall, Store, Timestamp};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -87,35 +88,114 @@ impl Records {
     }
 }
 
+/// Most operations written in one transaction.
+const BATCH: usize = 1024;
+/// Attempts at a batch before it is written one change at a time.
+const ATTEMPTS: u32 = 5;
+
 async fn writer(store: Store, mut rx: mpsc::UnboundedReceiver<Op>) {
     let mut ids: HashMap<u64, i64> = HashMap::new();
-    while let Some(op) = rx.recv().await {
-        let outcome = match op {
-            Op::Start { call, new } => store.start_call(&new).await.map(|id| {
-                ids.insert(call, id);
-            }),
-            Op::Answer { call, at } => match ids.get(&call) {
-                Some(id) => store
-                    .answer_call(*id, Timestamp::from_system_time(at))
-                    .await
-                    .map(drop),
-                None => Ok(()),
-            },
+    let mut ops = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut ops, BATCH).await > 0 {
+        let (writes, keys) = coalesce(ops.drain(..), &mut ids);
+        let inserted = write_with_retry(&store, &writes).await;
+        // Calls still in progress keep their record id for the changes to come.
+        let open = writes.iter().filter_map(|w| match w {
+            CallWrite::Insert { end, .. } => Some(end.is_none()),
+            _ => None,
+        });
+        for ((key, id), open) in keys.into_iter().zip(inserted).zip(open) {
+            if let (true, Some(id)) = (open, id) {
+                ids.insert(key, id);
+            }
+        }
+    }
+}
+
+/// Turns queued operations into writes: a call started in this batch becomes one
+/// INSERT carrying its answer and end; changes to calls stored earlier become UPDATEs.
+/// Returns the writes and, per INSERT in order, the call it is for.
+fn coalesce(
+    ops: impl Iterator<Item = Op>,
+    ids: &mut HashMap<u64, i64>,
+) -> (Vec<CallWrite>, Vec<u64>) {
+    let mut writes = Vec::new();
+    let mut keys = Vec::new();
+    let mut pending: HashMap<u64, usize> = HashMap::new();
+    for op in ops {
+        match op {
+            Op::Start { call, new } => {
+                pending.insert(call, writes.len());
+                keys.push(call);
+                writes.push(CallWrite::Insert {
+                    call: new,
+                    answered_at: None,
+                    end: None,
+                });
+            }
+            Op::Answer { call, at } => {
+                let at = Timestamp::from_system_time(at);
+                match pending.get(&call).map(|i| &mut writes[*i]) {
+                    Some(CallWrite::Insert { answered_at, .. }) => *answered_at = Some(at),
+                    _ => {
+                        if let Some(&id) = ids.get(&call) {
+                            writes.push(CallWrite::Answer { id, at });
+                        }
+                    }
+                }
+            }
             Op::End {
                 call,
                 at,
                 result,
                 cause,
-            } => match ids.remove(&call) {
-                Some(id) => store
-                    .end_call(id, Timestamp::from_system_time(at), result, Some(&cause))
-                    .await
-                    .map(drop),
-                None => Ok(()),
-            },
-        };
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, "call record write failed");
+            } => {
+                let end = CallEnd {
+                    at: Timestamp::from_system_time(at),
+                    result,
+                    cause: Some(cause),
+                };
+                match pending.get(&call).map(|i| &mut writes[*i]) {
+                    Some(CallWrite::Insert { end: slot, .. }) => *slot = Some(end),
+                    _ => {
+                        if let Some(id) = ids.remove(&call) {
+                            writes.push(CallWrite::End { id, end });
+                        }
+                    }
+                }
+            }
         }
     }
+    (writes, keys)
+}
+
+/// Writes a batch, retrying a failed transaction with backoff; if it keeps failing the
+/// changes are written one by one, so one bad row cannot cost the others. Returns the
+/// id of each INSERT in order (`None` where it could not be written).
+async fn write_with_retry(store: &Store, writes: &[CallWrite]) -> Vec<Option<i64>> {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=ATTEMPTS {
+        match store.write_calls(writes).await {
+            Ok(ids) => return ids.into_iter().map(Some).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, changes = writes.len(), "call record batch failed");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    for w in writes {
+        let is_insert = matches!(w, CallWrite::Insert { .. });
+        match store.write_calls(std::slice::from_ref(w)).await {
+            Ok(mut one) => ids.extend(one.pop().map(Some)),
+            Err(e) => {
+                tracing::error!(error = %e, "call record lost");
+                if is_insert {
+                    ids.push(None);
+                }
+            }
+        }
+    }
+    ids
 }

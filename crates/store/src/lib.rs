@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`store`](crate::Store) | opening the database, backend choice, migrations, health ping |
 //! | `calls` | the call-record model ([`CallRecord`], [`CallResult`], [`NewCall`]) and its queries |
+//! | `batch` | [`Store::write_calls`]: many changes in one transaction ([`CallWrite`]) |
 //! | `time` | [`Timestamp`]: unix milliseconds, rendered as RFC 3339 UTC |
 //! | `error` | [`StoreError`] |
 //! | `migrations` | the embedded schema migrations, one SQL file per backend and version |
@@ -23,12 +24,14 @@
 //!   time; the schema enforces it. Ending is idempotent: the first end wins. At startup,
 //!   [`Store::mark_unfinished_as_cut`] closes the calls a crashed run left open.
 
+mod batch;
 mod calls;
 mod error;
 mod migrations;
 mod store;
 mod time;
 
+pub use batch::{CallEnd, CallWrite};
 pub use calls::{CallRecord, CallResult, NewCall, RESTART_CAUSE, UnknownCallResult};
 pub use error::StoreError;
 pub use store::{Backend, SQLITE_FILE_NAME, Store};

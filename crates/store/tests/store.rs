@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use harness::{Db, error_chain};
 use lifeline_store::{
-    Backend, CallRecord, CallResult, NewCall, RESTART_CAUSE, Store, StoreError, Timestamp,
+    Backend, CallEnd, CallRecord, CallResult, CallWrite, NewCall, RESTART_CAUSE, Store, StoreError,
+    Timestamp,
 };
 use serde_json::json;
 
@@ -78,6 +79,8 @@ cases!(
     reopen_keeps_data_and_ids_grow,
     concurrent_calls_get_distinct_ids,
     ping_answers,
+    a_batch_writes_whole_calls_and_updates,
+    a_failed_batch_changes_nothing,
 );
 
 async fn call_lifecycle_is_recorded(db: Arc<Db>) {
@@ -532,4 +535,87 @@ async fn failed_postgres_open_does_not_leak_the_password() {
         !message.contains("hunter2") && !format!("{err:?}").contains("hunter2"),
         "{message}"
     );
+}
+
+fn ended(offset_ms: i64, result: CallResult, cause: &str) -> CallEnd {
+    CallEnd {
+        at: at(offset_ms),
+        result,
+        cause: Some(cause.to_owned()),
+    }
+}
+
+async fn a_batch_writes_whole_calls_and_updates(db: Arc<Db>) {
+    let store = db.open().await;
+    let open = store.start_call(&new_call(1)).await.unwrap();
+    let ids = store
+        .write_calls(&[
+            // A short call that started and ended within the batch: one row.
+            CallWrite::Insert {
+                call: new_call(2),
+                answered_at: Some(at(2_100)),
+                end: Some(ended(2_900, CallResult::Answered, "caller hung up")),
+            },
+            // A call still in progress.
+            CallWrite::Insert {
+                call: new_call(3),
+                answered_at: None,
+                end: None,
+            },
+            // Changes to a call stored earlier.
+            CallWrite::Answer {
+                id: open,
+                at: at(1_500),
+            },
+            CallWrite::End {
+                id: open,
+                end: ended(1_800, CallResult::Answered, "callee hung up"),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    let short = get(&store, ids[0]).await;
+    assert_eq!(
+        (short.answered_at, short.ended_at),
+        (Some(at(2_100)), Some(at(2_900)))
+    );
+    assert_eq!(
+        (short.result, short.cause.as_deref()),
+        (CallResult::Answered, Some("caller hung up"))
+    );
+    let running = get(&store, ids[1]).await;
+    assert_eq!(
+        (running.result, running.ended_at),
+        (CallResult::InProgress, None)
+    );
+    let earlier = get(&store, open).await;
+    assert_eq!(
+        (earlier.answered_at, earlier.ended_at),
+        (Some(at(1_500)), Some(at(1_800)))
+    );
+    assert_eq!(earlier.cause.as_deref(), Some("callee hung up"));
+}
+
+async fn a_failed_batch_changes_nothing(db: Arc<Db>) {
+    let store = db.open().await;
+    let before = ids(&store, 100, None).await;
+    let refused = store
+        .write_calls(&[
+            CallWrite::Insert {
+                call: new_call(4),
+                answered_at: None,
+                end: None,
+            },
+            CallWrite::End {
+                id: 1,
+                end: ended(5, CallResult::InProgress, "not final"),
+            },
+        ])
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotAFinalResult { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(ids(&store, 100, None).await, before, "all or nothing");
 }
