@@ -81,6 +81,10 @@ impl NameAddr {
                 "an addr-spec with '?' or ',' must be in angle brackets".into(),
             ));
         }
+        // Printed in angle brackets, a '>' would end the URI early.
+        if uri_text.contains('>') {
+            return Err(UriError("'>' in an addr-spec".into()));
+        }
         Ok(NameAddr {
             display,
             uri: Uri::parse(uri_text)?,

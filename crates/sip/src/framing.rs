@@ -38,6 +38,14 @@ pub enum FramingError {
 #[derive(Debug, Default)]
 pub struct StreamFramer {
     buf: Vec<u8>,
+    /// Inside a run of CR/LF bytes that is not a ping (already dropped in part), so
+    /// that how the run was split into reads does not decide whether a ping is seen.
+    in_crlf_run: bool,
+    /// Bytes at the front of `buf` already searched for the end of the head, so a head
+    /// trickled in byte by byte costs linear, not quadratic, time.
+    scanned: usize,
+    /// Once the head is complete: the length of the whole message being waited for.
+    pending: Option<usize>,
 }
 
 impl StreamFramer {
@@ -58,7 +66,13 @@ impl StreamFramer {
 
     /// The next frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FramingError> {
-        if self.buf.starts_with(b"\r\n\r\n") {
+        if let Some(total) = self.pending {
+            return Ok(self.cut(total));
+        }
+        if self.scanned > 0 {
+            return self.find_head();
+        }
+        if !self.in_crlf_run && self.buf.starts_with(b"\r\n\r\n") {
             self.buf.drain(..4);
             return Ok(Some(Frame::Ping));
         }
@@ -67,13 +81,26 @@ impl StreamFramer {
             .iter()
             .take_while(|b| **b == b'\r' || **b == b'\n')
             .count();
-        if skip == self.buf.len() && skip < 4 {
+        if skip == self.buf.len() {
+            if skip >= 4 || self.in_crlf_run {
+                self.buf.clear();
+                self.in_crlf_run = true;
+            }
             return Ok(None);
         }
+        self.in_crlf_run = false;
         if skip > 0 {
             self.buf.drain(..skip);
         }
-        let Some(head_end) = find_head_end(&self.buf) else {
+        self.find_head()
+    }
+
+    /// Continues the search for the blank line ending the head where the last one
+    /// stopped (backing up 3 bytes, in case the CRLF CRLF straddles two reads).
+    fn find_head(&mut self) -> Result<Option<Frame>, FramingError> {
+        let from = self.scanned.saturating_sub(3);
+        let Some(head_end) = find_head_end(&self.buf[from..]).map(|i| from + i) else {
+            self.scanned = self.buf.len();
             return if self.buf.len() > MAX_HEAD {
                 Err(FramingError::HeadTooLarge)
             } else {
@@ -87,13 +114,19 @@ impl StreamFramer {
         if body_len > MAX_BODY {
             return Err(FramingError::BodyTooLarge(body_len));
         }
-        let total = head_end + 4 + body_len;
+        Ok(self.cut(head_end + 4 + body_len))
+    }
+
+    /// Hands out the first `total` bytes as a message once they are all here.
+    fn cut(&mut self, total: usize) -> Option<Frame> {
         if self.buf.len() < total {
-            return Ok(None);
+            self.pending = Some(total);
+            return None;
         }
+        self.pending = None;
+        self.scanned = 0;
         let rest = self.buf.split_off(total);
-        let msg = std::mem::replace(&mut self.buf, rest);
-        Ok(Some(Frame::Message(msg)))
+        Some(Frame::Message(std::mem::replace(&mut self.buf, rest)))
     }
 }
 
@@ -162,6 +195,22 @@ mod tests {
             f.next_frame(),
             Err(FramingError::BadContentLength(_))
         ));
+    }
+
+    #[test]
+    fn a_trickled_head_is_scanned_once() {
+        // One byte per read: the framer must still find the head end, and the body
+        // arriving later completes the same message.
+        let mut f = StreamFramer::new();
+        let mut frames = Vec::new();
+        for b in MSG {
+            f.push(std::slice::from_ref(b));
+            if let Some(fr) = f.next_frame().unwrap() {
+                frames.push(fr);
+            }
+        }
+        assert_eq!(frames, vec![Frame::Message(MSG.to_vec())]);
+        assert_eq!((f.scanned, f.pending), (0, None));
     }
 
     #[test]

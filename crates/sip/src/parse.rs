@@ -49,7 +49,8 @@ impl ParseError {
     fn new(code: u16, reason: impl Into<String>) -> ParseError {
         ParseError {
             code,
-            reason: reason.into(),
+            // Reasons quote the defect, which may hold control characters (a lone LF).
+            reason: sanitize_reason(&reason.into()),
             head: None,
         }
     }
