@@ -28,7 +28,7 @@ use lifeline_sip::{HeaderName, Method, Request, Response, SipMessage, Uri};
 
 use crate::core::Core;
 use crate::media::{MediaHandle, RtpSocket, StreamParams, start_relay, start_tone};
-use crate::records::CallResult;
+use crate::records::{CallResult, EndExtras};
 
 /// Why a call ended; stored as the record's `cause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,8 +190,12 @@ impl Core {
         resp.set_to_tag(&self.ep.new_token());
         let id = self.alloc_call();
         self.records.start(id, req, &target_of(&req.uri));
-        self.records
-            .end(id, result, &format!("{} {}", resp.status, cause));
+        self.records.end(
+            id,
+            result,
+            &format!("{} {}", resp.status, cause),
+            EndExtras::default(),
+        );
         self.ep.respond(now, tx, resp);
     }
 
@@ -857,7 +861,7 @@ impl Core {
                 }
             }
         }
-        self.records.end(c.id, result, cause);
+        self.records.end(c.id, result, cause, EndExtras::default());
     }
 }
 

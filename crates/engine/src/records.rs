@@ -29,7 +29,17 @@ enum Op {
         at: SystemTime,
         result: CallResult,
         cause: String,
+        extras: EndExtras,
     },
+}
+
+/// What else is kept with a call when it ends.
+#[derive(Debug, Clone, Default)]
+pub struct EndExtras {
+    /// The caller's path through the IVR.
+    pub ivr_path: Option<serde_json::Value>,
+    /// The recording file, relative to the data directory.
+    pub recording: Option<String>,
 }
 
 /// The sending side, owned by the core.
@@ -78,12 +88,13 @@ impl Records {
     }
 
     /// The call ended.
-    pub fn end(&self, call: u64, result: CallResult, cause: &str) {
+    pub fn end(&self, call: u64, result: CallResult, cause: &str, extras: EndExtras) {
         let _ = self.tx.send(Op::End {
             call,
             at: SystemTime::now(),
             result,
             cause: cause.to_owned(),
+            extras,
         });
     }
 }
@@ -149,11 +160,14 @@ fn coalesce(
                 at,
                 result,
                 cause,
+                extras,
             } => {
                 let end = CallEnd {
                     at: Timestamp::from_system_time(at),
                     result,
                     cause: Some(cause),
+                    ivr_path: extras.ivr_path,
+                    recording: extras.recording,
                 };
                 match pending.get(&call).map(|i| &mut writes[*i]) {
                     Some(CallWrite::Insert { end: slot, .. }) => *slot = Some(end),

@@ -19,6 +19,10 @@ pub struct CallEnd {
     pub result: CallResult,
     /// Why.
     pub cause: Option<String>,
+    /// The caller's path through the IVR, as a JSON array.
+    pub ivr_path: Option<serde_json::Value>,
+    /// The recording file, relative to the data directory.
+    pub recording: Option<String>,
 }
 
 /// One change in a batch.
@@ -55,12 +59,13 @@ impl Store {
     /// of the inserted records, one per [`CallWrite::Insert`] in order.
     pub async fn write_calls(&self, writes: &[CallWrite]) -> Result<Vec<i64>, StoreError> {
         const INSERT: &str = "INSERT INTO calls \
-             (call_id, caller, callee, transport, started_at, answered_at, ended_at, result, cause) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+             (call_id, caller, callee, transport, started_at, answered_at, ended_at, result, cause, \
+              ivr_path, recording) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
         const ANSWER: &str = "UPDATE calls SET answered_at = $2 \
                               WHERE id = $1 AND answered_at IS NULL AND ended_at IS NULL";
-        const END: &str = "UPDATE calls SET ended_at = $2, result = $3, cause = $4 \
-                           WHERE id = $1 AND ended_at IS NULL";
+        const END: &str = "UPDATE calls SET ended_at = $2, result = $3, cause = $4, \
+                           ivr_path = $5, recording = $6 WHERE id = $1 AND ended_at IS NULL";
         for w in writes {
             let end = match w {
                 CallWrite::Insert { end, .. } => end.as_ref(),
@@ -93,6 +98,8 @@ impl Store {
                             .bind(end.as_ref().map(|e| e.at.unix_ms()))
                             .bind(result.as_str())
                             .bind(end.as_ref().and_then(|e| e.cause.as_deref()))
+                            .bind(end.as_ref().and_then(|e| e.ivr_path.as_ref().map(|p| p.to_string())))
+                            .bind(end.as_ref().and_then(|e| e.recording.as_deref()))
                             .fetch_one(&mut *tx)
                             .await
                             .map_err(error::query("write_calls insert"))?;
@@ -112,6 +119,8 @@ impl Store {
                             .bind(end.at.unix_ms())
                             .bind(end.result.as_str())
                             .bind(end.cause.as_deref())
+                            .bind(end.ivr_path.as_ref().map(|p| p.to_string()))
+                            .bind(end.recording.as_deref())
                             .execute(&mut *tx)
                             .await
                             .map_err(error::query("write_calls end"))?;

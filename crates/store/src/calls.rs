@@ -124,6 +124,18 @@ pub struct CallRecord {
     pub result: CallResult,
     /// Why it ended, when known: a SIP status or reason, a hang-up side, `cut: …`.
     pub cause: Option<String>,
+    /// The caller's path through the IVR (a JSON array of steps), once the call ended.
+    pub ivr_path: Option<serde_json::Value>,
+    /// Where to fetch the call's recording (`/api/v1/calls/{id}/recording`), if any.
+    pub recording: Option<String>,
+    /// The recording's file, relative to the data directory (never serialized).
+    #[serde(skip)]
+    pub recording_file: Option<String>,
+}
+
+/// The API path of call `id`'s recording.
+pub fn recording_url(id: i64) -> String {
+    format!("/api/v1/calls/{id}/recording")
 }
 
 /// A call starting, for [`Store::start_call`].
@@ -153,6 +165,8 @@ type Row = (
     Option<i64>,
     String,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 /// `SELECT <every column of a record> FROM calls <rest>`.
@@ -160,14 +174,27 @@ macro_rules! select_calls {
     ($rest:literal) => {
         concat!(
             "SELECT id, call_id, caller, callee, transport, started_at, answered_at, ended_at, \
-             result, cause FROM calls ",
+             result, cause, ivr_path, recording FROM calls ",
             $rest
         )
     };
 }
 
 fn record_from_row(row: Row) -> Result<CallRecord, StoreError> {
-    let (id, call_id, from, to, transport, started_at, answered_at, ended_at, result, cause) = row;
+    let (
+        id,
+        call_id,
+        from,
+        to,
+        transport,
+        started_at,
+        answered_at,
+        ended_at,
+        result,
+        cause,
+        ivr_path,
+        recording_file,
+    ) = row;
     let result = result
         .parse()
         .map_err(|UnknownCallResult(value)| StoreError::UnknownResult { id, value })?;
@@ -182,6 +209,11 @@ fn record_from_row(row: Row) -> Result<CallRecord, StoreError> {
         ended_at: ended_at.map(Timestamp::from_unix_ms),
         result,
         cause,
+        // A path that does not parse as JSON is shown as the text it is.
+        ivr_path: ivr_path
+            .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
+        recording: recording_file.as_ref().map(|_| recording_url(id)),
+        recording_file,
     })
 }
 

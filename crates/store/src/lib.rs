@@ -5,6 +5,8 @@
 //! |---|---|
 //! | [`store`](crate::Store) | opening the database, backend choice, migrations, health ping |
 //! | `calls` | the call-record model ([`CallRecord`], [`CallResult`], [`NewCall`]) and its queries |
+//! | `selfservice` | self-service lookup tables the IVR reads ([`Store::lookup`]) |
+//! | `voicemail` | voice messages left by callers ([`Voicemail`]) |
 //! | `batch` | [`Store::write_calls`]: many changes in one transaction ([`CallWrite`]) |
 //! | `time` | [`Timestamp`]: unix milliseconds, rendered as RFC 3339 UTC |
 //! | `error` | [`StoreError`] |
@@ -28,11 +30,14 @@ mod batch;
 mod calls;
 mod error;
 mod migrations;
+mod selfservice;
 mod store;
 mod time;
+mod voicemail;
 
 pub use batch::{CallEnd, CallWrite};
-pub use calls::{CallRecord, CallResult, NewCall, RESTART_CAUSE, UnknownCallResult};
+pub use calls::{CallRecord, CallResult, NewCall, RESTART_CAUSE, UnknownCallResult, recording_url};
 pub use error::StoreError;
 pub use store::{Backend, SQLITE_FILE_NAME, Store};
 pub use time::Timestamp;
+pub use voicemail::{NewVoicemail, Voicemail};

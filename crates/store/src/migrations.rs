@@ -23,12 +23,20 @@ struct Version {
 }
 
 /// Every migration, in version order.
-const MIGRATIONS: &[Version] = &[Version {
-    version: 1,
-    description: "calls",
-    sqlite: include_str!("../migrations/sqlite/0001_calls.sql"),
-    postgres: include_str!("../migrations/postgres/0001_calls.sql"),
-}];
+const MIGRATIONS: &[Version] = &[
+    Version {
+        version: 1,
+        description: "calls",
+        sqlite: include_str!("../migrations/sqlite/0001_calls.sql"),
+        postgres: include_str!("../migrations/postgres/0001_calls.sql"),
+    },
+    Version {
+        version: 2,
+        description: "ivr",
+        sqlite: include_str!("../migrations/sqlite/0002_ivr.sql"),
+        postgres: include_str!("../migrations/postgres/0002_ivr.sql"),
+    },
+];
 
 /// The migrator for `backend`, holding every embedded migration.
 pub(crate) fn migrator(backend: Backend) -> Migrator {

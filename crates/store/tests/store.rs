@@ -81,6 +81,9 @@ cases!(
     ping_answers,
     a_batch_writes_whole_calls_and_updates,
     a_failed_batch_changes_nothing,
+    ivr_path_and_recording_kept,
+    self_service_tables_are_replaced_whole,
+    voicemails_are_listed_newest_first,
 );
 
 async fn call_lifecycle_is_recorded(db: Arc<Db>) {
@@ -102,6 +105,9 @@ async fn call_lifecycle_is_recorded(db: Arc<Db>) {
             ended_at: None,
             result: CallResult::InProgress,
             cause: None,
+            ivr_path: None,
+            recording: None,
+            recording_file: None,
         }
     );
 
@@ -152,6 +158,8 @@ async fn record_serializes_to_the_issue_contract(db: Arc<Db>) {
             "ended_at": null,
             "result": "in_progress",
             "cause": null,
+            "ivr_path": null,
+            "recording": null,
         })
     );
 
@@ -542,6 +550,8 @@ fn ended(offset_ms: i64, result: CallResult, cause: &str) -> CallEnd {
         at: at(offset_ms),
         result,
         cause: Some(cause.to_owned()),
+        ivr_path: None,
+        recording: None,
     }
 }
 
@@ -618,4 +628,109 @@ async fn a_failed_batch_changes_nothing(db: Arc<Db>) {
         "{refused:?}"
     );
     assert_eq!(ids(&store, 100, None).await, before, "all or nothing");
+}
+
+async fn ivr_path_and_recording_kept(db: Arc<Db>) {
+    let store = db.open().await;
+    let path =
+        json!([{"node": "main", "kind": "menu", "digits": "9"}, {"node": "q", "kind": "queue"}]);
+    let mut end = ended(900, CallResult::Answered, "caller hung up");
+    end.ivr_path = Some(path.clone());
+    end.recording = Some("recordings/2026-11-21/x.wav".to_owned());
+    let ids = store
+        .write_calls(&[CallWrite::Insert {
+            call: new_call(5),
+            answered_at: Some(at(100)),
+            end: Some(end),
+        }])
+        .await
+        .unwrap();
+    let rec = get(&store, ids[0]).await;
+    assert_eq!(rec.ivr_path, Some(path));
+    assert_eq!(
+        rec.recording_file.as_deref(),
+        Some("recordings/2026-11-21/x.wav")
+    );
+    let json = serde_json::to_value(&rec).unwrap();
+    assert_eq!(
+        json["recording"],
+        format!("/api/v1/calls/{}/recording", ids[0])
+    );
+    assert!(
+        json.get("recording_file").is_none(),
+        "file paths stay internal"
+    );
+}
+
+async fn self_service_tables_are_replaced_whole(db: Arc<Db>) {
+    let store = db.open().await;
+    let rows = |r: &[(&str, &str)]| {
+        r.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    store
+        .replace_table(
+            "balances",
+            &rows(&[("110101199001011234", "1024.50"), ("2", "7")]),
+        )
+        .await
+        .unwrap();
+    store
+        .replace_table("other", &rows(&[("2", "other")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .lookup("balances", "110101199001011234")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1024.50")
+    );
+    store
+        .replace_table("balances", &rows(&[("3", "9")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.lookup("balances", "2").await.unwrap(),
+        None,
+        "old rows are gone"
+    );
+    assert_eq!(
+        store.lookup("other", "2").await.unwrap().as_deref(),
+        Some("other"),
+        "other tables untouched"
+    );
+}
+
+async fn voicemails_are_listed_newest_first(db: Arc<Db>) {
+    let store = db.open().await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let v = lifeline_store::NewVoicemail {
+            call_id: format!("vm{n}"),
+            caller: "sip:13800000000@carrier".to_owned(),
+            dialled: "12333".to_owned(),
+            created_at: at(n * 1000),
+            duration_ms: 4_200,
+            file: format!("voicemail/vm{n}.wav"),
+        };
+        ids.push(store.add_voicemail(&v).await.unwrap());
+    }
+    let page = store.list_voicemails(2, None).await.unwrap();
+    assert_eq!(
+        page.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    let json = serde_json::to_value(&page[0]).unwrap();
+    assert_eq!(
+        json["audio"],
+        format!("/api/v1/voicemails/{}/audio", ids[2])
+    );
+    assert!(json.get("file").is_none());
+    assert_eq!(
+        store.get_voicemail(ids[0]).await.unwrap().unwrap().file,
+        "voicemail/vm0.wav"
+    );
 }
