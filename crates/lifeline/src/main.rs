@@ -159,6 +159,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = lifeline_web::router(lifeline_web::AppState {
         store,
         engine: engine.handle(),
+        data_dir: data_dir.clone(),
     });
     let listener = tokio::net::TcpListener::bind(http_listen)
         .await

@@ -1,15 +1,21 @@
-//! The HTTP API of Lifeline (axum): health, call records and live counters.
+//! The HTTP API of Lifeline (axum): health, call records, recordings, voice messages
+//! and live counters.
 //!
 //! Paths are public contracts (`docs/api.md`): `GET /healthz`, `GET /api/v1/calls`,
-//! `GET /api/v1/calls/{id}`, `POST /api/v1/calls/{id}/hangup`, `GET /api/v1/stats`.
-//! Every error is JSON `{"error": "..."}` with a status that says whose fault it was;
-//! details stay in the logs.
+//! `GET /api/v1/calls/{id}`, `GET /api/v1/calls/{id}/recording`,
+//! `POST /api/v1/calls/{id}/hangup`, `GET /api/v1/voicemails`,
+//! `GET /api/v1/voicemails/{id}`, `GET /api/v1/voicemails/{id}/audio`,
+//! `GET /api/v1/stats`. Every error is JSON `{"error": "..."}` with a status that says
+//! whose fault it was; details stay in the logs.
 
 mod error;
 
+use std::path::{Component, Path as FsPath, PathBuf};
+
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lifeline_engine::EngineHandle;
@@ -25,6 +31,8 @@ pub struct AppState {
     pub store: Store,
     /// The running engine.
     pub engine: EngineHandle,
+    /// The data directory recordings and voice messages are stored under.
+    pub data_dir: PathBuf,
 }
 
 /// The API router.
@@ -34,6 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/calls", get(list_calls))
         .route("/api/v1/calls/{id}", get(get_call))
         .route("/api/v1/calls/{id}/hangup", post(hangup))
+        .route("/api/v1/calls/{id}/recording", get(call_recording))
+        .route("/api/v1/voicemails", get(list_voicemails))
+        .route("/api/v1/voicemails/{id}", get(get_voicemail))
+        .route("/api/v1/voicemails/{id}/audio", get(voicemail_audio))
         .route("/api/v1/stats", get(stats))
         .fallback(|| async { ApiError::NotFound("no such path".into()) })
         .with_state(state)
@@ -61,11 +73,8 @@ struct Page {
     before: Option<i64>,
 }
 
-/// Call records, newest first; `before` pages backwards by record id.
-async fn list_calls(
-    State(s): State<AppState>,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Result<impl IntoResponse, ApiError> {
+/// Validates `limit` (1..=1000, default 100) and `before` of a list request.
+fn page_of(page: Result<Query<Page>, QueryRejection>) -> Result<(u32, Option<i64>), ApiError> {
     let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -73,8 +82,16 @@ async fn list_calls(
             "limit must be 1..=1000, got {limit}"
         )));
     }
-    let calls = s.store.list_calls(limit, page.before).await?;
-    Ok(Json(calls))
+    Ok((limit, page.before))
+}
+
+/// Call records, newest first; `before` pages backwards by record id.
+async fn list_calls(
+    State(s): State<AppState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (limit, before) = page_of(page)?;
+    Ok(Json(s.store.list_calls(limit, before).await?))
 }
 
 async fn get_call(
@@ -102,6 +119,77 @@ async fn hangup(
         ))
     } else {
         Err(ApiError::Conflict(format!("call {id} is not in progress")))
+    }
+}
+
+/// The call's recording as a WAV file (channel 1 the caller, channel 2 Lifeline or the
+/// agent).
+async fn call_recording(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let call = s
+        .store
+        .get_call(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no call record {id}")))?;
+    let file = call
+        .recording_file
+        .ok_or_else(|| ApiError::NotFound(format!("call {id} has no recording")))?;
+    wav_file(&s.data_dir, &file).await
+}
+
+/// Voice messages, newest first.
+async fn list_voicemails(
+    State(s): State<AppState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (limit, before) = page_of(page)?;
+    Ok(Json(s.store.list_voicemails(limit, before).await?))
+}
+
+async fn get_voicemail(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    match s.store.get_voicemail(id).await? {
+        Some(v) => Ok(Json(v)),
+        None => Err(ApiError::NotFound(format!("no voice message {id}"))),
+    }
+}
+
+async fn voicemail_audio(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let v = s
+        .store
+        .get_voicemail(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no voice message {id}")))?;
+    wav_file(&s.data_dir, &v.file).await
+}
+
+/// Serves a WAV file stored under the data directory. The paths come from our own
+/// database, but one that could leave the directory is still refused.
+async fn wav_file(data_dir: &FsPath, relative: &str) -> Result<Response, ApiError> {
+    let rel = FsPath::new(relative);
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        tracing::error!(
+            path = relative,
+            "refusing a stored media path outside the data dir"
+        );
+        return Err(ApiError::NotFound("no such audio".into()));
+    }
+    match tokio::fs::read(data_dir.join(rel)).await {
+        Ok(bytes) => Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(ApiError::NotFound("the audio file is missing".into()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading stored audio failed");
+            Err(ApiError::Unavailable("the audio cannot be read".into()))
+        }
     }
 }
 
