@@ -1,5 +1,8 @@
 //! G.711 µ-law (PCMU, payload type 0) and A-law (PCMA, payload type 8) companding
-//! (ITU-T G.711), sample by sample.
+//! (ITU-T G.711): sample by sample, and whole frames through 256-entry decode tables
+//! (the per-packet path: no branching per sample).
+
+use crate::tone::Law;
 
 /// Encodes a 16-bit linear sample as µ-law.
 pub fn linear_to_ulaw(sample: i16) -> u8 {
@@ -19,11 +22,11 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
 }
 
 /// Decodes a µ-law byte to a 16-bit linear sample.
-pub fn ulaw_to_linear(byte: u8) -> i16 {
+pub const fn ulaw_to_linear(byte: u8) -> i16 {
     let u = !byte;
     let sign = u & 0x80;
-    let exponent = i32::from((u >> 4) & 0x07);
-    let mantissa = i32::from(u & 0x0F);
+    let exponent = ((u >> 4) & 0x07) as i32;
+    let mantissa = (u & 0x0F) as i32;
     let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
     (if sign != 0 { -magnitude } else { magnitude }) as i16
 }
@@ -47,17 +50,69 @@ pub fn linear_to_alaw(sample: i16) -> u8 {
 }
 
 /// Decodes an A-law byte to a 16-bit linear sample.
-pub fn alaw_to_linear(byte: u8) -> i16 {
+pub const fn alaw_to_linear(byte: u8) -> i16 {
     let a = byte ^ 0x55;
     let sign = a & 0x80;
-    let exponent = i32::from((a >> 4) & 0x07);
-    let mantissa = i32::from(a & 0x0F);
+    let exponent = ((a >> 4) & 0x07) as i32;
+    let mantissa = (a & 0x0F) as i32;
     let magnitude = if exponent == 0 {
         (mantissa << 4) + 8
     } else {
         ((mantissa << 4) + 0x108) << (exponent - 1)
     };
     (if sign != 0 { magnitude } else { -magnitude }) as i16
+}
+
+const fn decode_table(law: Law) -> [i16; 256] {
+    let mut table = [0i16; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = match law {
+            Law::Ulaw => ulaw_to_linear(i as u8),
+            Law::Alaw => alaw_to_linear(i as u8),
+        };
+        i += 1;
+    }
+    table
+}
+
+static ULAW_TABLE: [i16; 256] = decode_table(Law::Ulaw);
+static ALAW_TABLE: [i16; 256] = decode_table(Law::Alaw);
+
+/// The byte that decodes to (near) zero: 0xFF in µ-law, 0xD5 in A-law.
+pub const fn silence_byte(law: Law) -> u8 {
+    match law {
+        Law::Ulaw => 0xFF,
+        Law::Alaw => 0xD5,
+    }
+}
+
+/// Decodes `input` into `out`, pairwise up to the shorter of the two; returns how many
+/// samples were written.
+pub fn decode_into(law: Law, input: &[u8], out: &mut [i16]) -> usize {
+    let table = match law {
+        Law::Ulaw => &ULAW_TABLE,
+        Law::Alaw => &ALAW_TABLE,
+    };
+    let n = input.len().min(out.len());
+    for (o, b) in out[..n].iter_mut().zip(&input[..n]) {
+        *o = table[usize::from(*b)];
+    }
+    n
+}
+
+/// Encodes `input` into `out`, pairwise up to the shorter of the two; returns how many
+/// bytes were written.
+pub fn encode_into(law: Law, input: &[i16], out: &mut [u8]) -> usize {
+    let n = input.len().min(out.len());
+    let encode = match law {
+        Law::Ulaw => linear_to_ulaw,
+        Law::Alaw => linear_to_alaw,
+    };
+    for (o, s) in out[..n].iter_mut().zip(&input[..n]) {
+        *o = encode(*s);
+    }
+    n
 }
 
 #[cfg(test)]
@@ -70,6 +125,26 @@ mod tests {
         assert_eq!(linear_to_ulaw(0), 0xFF);
         assert_eq!(ulaw_to_linear(0xFF), 0);
         assert_eq!(linear_to_alaw(0), 0xD5);
+        assert_eq!(alaw_to_linear(silence_byte(Law::Alaw)).abs(), 8);
+        assert_eq!(ulaw_to_linear(silence_byte(Law::Ulaw)), 0);
+    }
+
+    #[test]
+    fn frame_codec_matches_sample_codec() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        for law in [Law::Ulaw, Law::Alaw] {
+            let mut lin = [0i16; 256];
+            assert_eq!(decode_into(law, &bytes, &mut lin), 256);
+            let mut back = [0u8; 300];
+            assert_eq!(encode_into(law, &lin, &mut back), 256);
+            for (i, b) in bytes.iter().enumerate() {
+                let single = match law {
+                    Law::Ulaw => ulaw_to_linear(*b),
+                    Law::Alaw => alaw_to_linear(*b),
+                };
+                assert_eq!(lin[i], single);
+            }
+        }
     }
 
     proptest! {

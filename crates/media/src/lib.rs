@@ -1,8 +1,35 @@
-//! Media for Lifeline: RTP packets and G.711, sans-IO.
+//! Media for Lifeline, sans-IO: everything between an RTP datagram and a call's
+//! audio, with no sockets, no clock (every `now` is an argument) and no global
+//! randomness (SSRCs and sequence seeds come from the caller).
 //!
-//! Like the SIP crate, nothing here touches sockets or the clock: the runtime decides
-//! when a packet is due and where it goes. This crate owns the bytes.
+//! | module | owns |
+//! |---|---|
+//! | [`session`] | [`session::MediaSession`], the media state of one call leg: latching, send clock, playback, relay, DTMF, RTCP, recording, inactivity — the one type the engine drives per RTP socket |
+//! | [`playback`] | playlists ([`playback::PlayItem`]): prompts, silence, ringback/busy tones, music on hold |
+//! | [`rtp`] | the RTP fixed header; locating the payload past CSRCs, extensions, padding |
+//! | [`rtcp`] | Sender/Receiver Reports, SDES CNAME compounds, receiver statistics (loss, jitter) |
+//! | [`dtmf`] | RFC 4733 telephone-events: payloads, sender packet sequences, the receiver |
+//! | [`goertzel`] | in-band DTMF detection on decoded audio |
+//! | [`jitter`] | the fixed-depth jitter buffer for received frames |
+//! | [`g711`] | µ-law / A-law companding, per sample and per frame |
+//! | [`tone`] | G.711 laws and pre-encoded steady tones |
+//! | [`wav`] | prompts from WAV files ([`wav::Prompt`]), resampled to 8 kHz and pre-encoded |
+//! | [`resample`] | band-limited sample-rate conversion |
+//! | [`recorder`] | two-channel call recording, streamed out as stereo WAV |
+//!
+//! Dependencies: std, thiserror, hound (WAV writing).
 
+pub mod dtmf;
 pub mod g711;
+pub mod goertzel;
+pub mod jitter;
+pub mod playback;
+pub mod recorder;
+pub mod resample;
+pub mod rtcp;
 pub mod rtp;
+pub mod session;
 pub mod tone;
+pub mod wav;
+
+pub use tone::Law;
