@@ -2,8 +2,9 @@
 //!
 //! This crate owns the configuration format (documented in `docs/configuration.md`):
 //! the entry file `lifeline.toml` with `version`, `[server]` and `[sip]`, and the
-//! `[[numbers]]`, `[[queues]]`, `[[users]]` and `[[callboxes]]` arrays that it and the
-//! files it `include`s contribute. [`load`] reads and checks everything and returns a
+//! `[[numbers]]`, `[[queues]]`, `[[users]]`, `[[callboxes]]`, and the IVR's `[[flows]]`,
+//! `[[schedules]]` and `[[tables]]` arrays that it and the files it `include`s
+//! contribute. [`load`] reads and checks everything and returns a
 //! typed [`Config`] with O(1) lookups, or a [`ConfigError`] listing every problem, each
 //! naming the file, the key path (`numbers[2].queue`), what was expected, and the line
 //! and column.
@@ -18,21 +19,25 @@
 //! ```
 
 mod error;
+mod flow;
 mod load;
 mod model;
 mod port_range;
 mod raw;
+mod schedule;
 mod validate;
 
 use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic, Location};
+pub use flow::{Collect, Flow, Menu, Node, NodeKind, SayAs, Table, is_dtmf};
 pub use load::VERSION;
 pub use model::{
     Callbox, Config, DigestAlgorithm, Number, NumberKind, Queue, Role, Route, Secret, Server, Sip,
     Strategy, User,
 };
 pub use port_range::{MAX_RTP_PORT, PortRange, PortRangeError};
+pub use schedule::{Date, Schedule, TimeRange, WEEKDAYS};
 
 /// Loads the configuration whose entry file is `path` (normally
 /// `sip-config/lifeline.toml`), following its includes.

@@ -1,17 +1,21 @@
 //! The validated configuration.
 //!
 //! This module owns the typed model that the rest of Lifeline reads: [`Config`] with its
-//! O(1) lookups by user id, dialled number, call-box id and queue name, and the plain
-//! data types and enums it holds. Values here have passed every check in `validate`.
+//! O(1) lookups by user id, dialled number, call-box id, queue, flow, schedule and table
+//! name, and the plain data types and enums it holds (flows in `flow`, schedules in
+//! `schedule`). Values here have passed every check in `validate`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::PortRange;
+use crate::flow::{Flow, Table};
+use crate::schedule::Schedule;
 
 /// A validated Lifeline configuration: the entry file and every file it includes.
 ///
@@ -25,7 +29,11 @@ pub struct Config {
     queues: Vec<Queue>,
     users: Vec<User>,
     callboxes: Vec<Callbox>,
+    ivr: Ivr,
     files: Vec<PathBuf>,
+    flow_index: HashMap<String, usize>,
+    schedule_index: HashMap<String, usize>,
+    table_index: HashMap<String, usize>,
     number_index: HashMap<String, usize>,
     queue_index: HashMap<String, usize>,
     user_index: HashMap<String, usize>,
@@ -34,6 +42,7 @@ pub struct Config {
 
 impl Config {
     /// Assembles a configuration whose ids validation has already found unique.
+    #[allow(clippy::too_many_arguments)] // one call, in `validate`, naming each part
     pub(crate) fn new(
         server: Server,
         sip: Sip,
@@ -41,6 +50,7 @@ impl Config {
         queues: Vec<Queue>,
         users: Vec<User>,
         callboxes: Vec<Callbox>,
+        ivr: Ivr,
         files: Vec<PathBuf>,
     ) -> Self {
         fn index<T>(items: &[T], key: impl Fn(&T) -> String) -> HashMap<String, usize> {
@@ -55,6 +65,10 @@ impl Config {
             queue_index: index(&queues, |q| q.name.clone()),
             user_index: index(&users, |u| u.id.clone()),
             callbox_index: index(&callboxes, |c| c.id.clone()),
+            flow_index: index(&ivr.flows, |f| f.name.clone()),
+            schedule_index: index(&ivr.schedules, |s| s.name.clone()),
+            table_index: index(&ivr.tables, |t| t.name.clone()),
+            ivr,
             server,
             sip,
             numbers,
@@ -125,6 +139,62 @@ impl Config {
     pub fn find_queue(&self, name: &str) -> Option<&Queue> {
         self.queue_index.get(name).and_then(|&i| self.queues.get(i))
     }
+
+    /// Every `[[flows]]` entry (a flow with `nodes_from` holds its merged nodes).
+    pub fn flows(&self) -> &[Arc<Flow>] {
+        &self.ivr.flows
+    }
+
+    /// The IVR flow with this name, O(1); clone the `Arc` to run it.
+    pub fn find_flow(&self, name: &str) -> Option<&Arc<Flow>> {
+        self.flow_index
+            .get(name)
+            .and_then(|&i| self.ivr.flows.get(i))
+    }
+
+    /// Every `[[schedules]]` entry.
+    pub fn schedules(&self) -> &[Arc<Schedule>] {
+        &self.ivr.schedules
+    }
+
+    /// The schedule with this name, O(1).
+    pub fn find_schedule(&self, name: &str) -> Option<&Arc<Schedule>> {
+        self.schedule_index
+            .get(name)
+            .and_then(|&i| self.ivr.schedules.get(i))
+    }
+
+    /// Every `[[tables]]` entry, for loading into the database.
+    pub fn tables(&self) -> &[Table] {
+        &self.ivr.tables
+    }
+
+    /// The self-service table with this name, O(1).
+    pub fn find_table(&self, name: &str) -> Option<&Table> {
+        self.table_index
+            .get(name)
+            .and_then(|&i| self.ivr.tables.get(i))
+    }
+
+    /// The directory of prompt files: `prompts/` beside the entry file.
+    pub fn prompts_dir(&self) -> &Path {
+        &self.ivr.prompts_dir
+    }
+
+    /// The file of a prompt: `<prompts_dir>/<name>.wav` (8000 Hz mono 16-bit PCM; every
+    /// prompt a flow names has been checked to exist in that format).
+    pub fn prompt_path(&self, name: &str) -> PathBuf {
+        self.ivr.prompts_dir.join(format!("{name}.wav"))
+    }
+}
+
+/// The IVR part of a configuration, validated.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ivr {
+    pub flows: Vec<Arc<Flow>>,
+    pub schedules: Vec<Arc<Schedule>>,
+    pub tables: Vec<Table>,
+    pub prompts_dir: PathBuf,
 }
 
 /// The key under which a number is indexed: URNs are lower-cased, digits kept as is.

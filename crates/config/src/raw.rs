@@ -4,9 +4,13 @@
 //! every table denies unknown fields, and every value that validation checks keeps its
 //! byte span so that an error can point at its line and column.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::flow::{NodeKind, SayAs};
 use crate::model::{DigestAlgorithm, NumberKind, Role, Strategy};
 
 /// One configuration file: the entry file or an included one.
@@ -29,6 +33,12 @@ pub(crate) struct RawFile {
     pub users: Vec<Spanned<RawUser>>,
     #[serde(default)]
     pub callboxes: Vec<Spanned<RawCallbox>>,
+    #[serde(default)]
+    pub flows: Vec<Spanned<RawFlow>>,
+    #[serde(default)]
+    pub schedules: Vec<Spanned<RawSchedule>>,
+    #[serde(default)]
+    pub tables: Vec<Spanned<RawTable>>,
 }
 
 /// Only the version, read first so that a file of another version is reported as such
@@ -107,4 +117,131 @@ pub(crate) struct RawCallbox {
     pub lon: Spanned<f64>,
     pub zone: Option<Spanned<String>>,
     pub model: Option<String>,
+}
+
+/// A list of strings, each with its span.
+pub(crate) type SpannedList = Spanned<Vec<Spanned<String>>>;
+
+/// `[[flows]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFlow {
+    pub name: Spanned<String>,
+    /// Required unless the nodes come from another flow (then inherited).
+    pub start: Option<Spanned<String>>,
+    /// A flow whose nodes this one starts from; its own nodes replace those by id.
+    pub nodes_from: Option<Spanned<String>>,
+    /// By id. Plain string keys keep the id in the key path of serde's errors; the
+    /// node's span (its `[flows.nodes.ID]` header) locates the node.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, Spanned<RawNode>>,
+}
+
+/// One node, every type's keys in one table: serde's tagged enums lose the spans that
+/// errors need, so validation checks which keys each `type` allows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNode {
+    #[serde(rename = "type")]
+    pub kind: Spanned<NodeKind>,
+    pub prompts: Option<SpannedList>,
+    pub next: Option<Spanned<String>>,
+    pub choices: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+    pub timeout_secs: Option<Spanned<u32>>,
+    pub retries: Option<Spanned<u32>>,
+    pub invalid_prompts: Option<SpannedList>,
+    pub timeout_prompts: Option<SpannedList>,
+    pub repeat_key: Option<Spanned<String>>,
+    pub on_failure: Option<Spanned<String>>,
+    pub min_digits: Option<Spanned<u32>>,
+    pub max_digits: Option<Spanned<u32>>,
+    pub terminator: Option<Spanned<String>>,
+    pub inter_digit_secs: Option<Spanned<u32>>,
+    pub var: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<String>>,
+    pub open: Option<Spanned<String>>,
+    pub closed: Option<Spanned<String>>,
+    pub queue: Option<Spanned<String>>,
+    pub priority: Option<Spanned<u8>>,
+    pub skills: Option<SpannedList>,
+    pub moh: Option<Spanned<String>>,
+    pub number: Option<Spanned<String>>,
+    pub max_secs: Option<Spanned<u32>>,
+    pub table: Option<Spanned<String>>,
+    pub key_var: Option<Spanned<String>>,
+    pub found: Option<Spanned<String>>,
+    pub not_found: Option<Spanned<String>>,
+    #[serde(rename = "as")]
+    pub say_as: Option<Spanned<SayAs>>,
+    pub prompts_after: Option<SpannedList>,
+}
+
+impl RawNode {
+    /// Every optional key present, with its span, in declaration order.
+    pub fn present_keys(&self) -> Vec<(&'static str, Range<usize>)> {
+        fn span<T>(value: Option<&Spanned<T>>) -> Option<Range<usize>> {
+            value.map(Spanned::span)
+        }
+        let keys = [
+            ("prompts", span(self.prompts.as_ref())),
+            ("next", span(self.next.as_ref())),
+            ("choices", span(self.choices.as_ref())),
+            ("timeout_secs", span(self.timeout_secs.as_ref())),
+            ("retries", span(self.retries.as_ref())),
+            ("invalid_prompts", span(self.invalid_prompts.as_ref())),
+            ("timeout_prompts", span(self.timeout_prompts.as_ref())),
+            ("repeat_key", span(self.repeat_key.as_ref())),
+            ("on_failure", span(self.on_failure.as_ref())),
+            ("min_digits", span(self.min_digits.as_ref())),
+            ("max_digits", span(self.max_digits.as_ref())),
+            ("terminator", span(self.terminator.as_ref())),
+            ("inter_digit_secs", span(self.inter_digit_secs.as_ref())),
+            ("var", span(self.var.as_ref())),
+            ("schedule", span(self.schedule.as_ref())),
+            ("open", span(self.open.as_ref())),
+            ("closed", span(self.closed.as_ref())),
+            ("queue", span(self.queue.as_ref())),
+            ("priority", span(self.priority.as_ref())),
+            ("skills", span(self.skills.as_ref())),
+            ("moh", span(self.moh.as_ref())),
+            ("number", span(self.number.as_ref())),
+            ("max_secs", span(self.max_secs.as_ref())),
+            ("table", span(self.table.as_ref())),
+            ("key_var", span(self.key_var.as_ref())),
+            ("found", span(self.found.as_ref())),
+            ("not_found", span(self.not_found.as_ref())),
+            ("as", span(self.say_as.as_ref())),
+            ("prompts_after", span(self.prompts_after.as_ref())),
+        ];
+        keys.into_iter()
+            .filter_map(|(key, span)| Some((key, span?)))
+            .collect()
+    }
+}
+
+/// `[[schedules]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSchedule {
+    pub name: Spanned<String>,
+    pub utc_offset_minutes: Spanned<i64>,
+    pub mon: Option<SpannedList>,
+    pub tue: Option<SpannedList>,
+    pub wed: Option<SpannedList>,
+    pub thu: Option<SpannedList>,
+    pub fri: Option<SpannedList>,
+    pub sat: Option<SpannedList>,
+    pub sun: Option<SpannedList>,
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub extra_workdays: Vec<Spanned<String>>,
+}
+
+/// `[[tables]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTable {
+    pub name: Spanned<String>,
+    pub file: Spanned<String>,
 }

@@ -2,23 +2,26 @@
 //!
 //! This module owns every rule that serde cannot express: socket addresses and the RTP
 //! range, SIP limits, id syntax, empty passwords, coordinates, duplicate ids across
-//! files, and references (a number's queue, a queue's members). It collects every
-//! problem instead of stopping at the first, then builds the [`Config`] with its maps.
-//! The array entries are checked in [`entries`].
+//! files, and references (a number's queue or flow, a queue's members). It collects
+//! every problem instead of stopping at the first, then builds the [`Config`] with its
+//! maps. The array entries are checked in [`entries`], IVR flows, schedules and tables
+//! in [`flows`].
 
 mod entries;
+mod flows;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use toml::Spanned;
 
 use crate::PortRange;
 use crate::error::{ConfigError, Diagnostic, Location};
 use crate::load::SourceFile;
-use crate::model::{Config, DigestAlgorithm, Server, Sip};
+use crate::model::{Config, DigestAlgorithm, Ivr, Server, Sip};
 use crate::raw::{RawServer, RawSip};
 
 /// Checks the parsed files (the entry file first) and builds the configuration.
@@ -48,19 +51,62 @@ pub(crate) fn validate(files: &[SourceFile]) -> Result<Config, ConfigError> {
         |f| &f.raw.queues,
         |v, f, k, q| v.queue(f, k, q, &sip_names, &mut queue_names),
     );
+    let mut schedule_names = HashMap::new();
+    let schedules: Vec<Arc<_>> = v
+        .each(
+            files,
+            "schedules",
+            |f| &f.raw.schedules,
+            |v, f, k, s| v.schedule(f, k, s, &mut schedule_names),
+        )
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let mut table_names = HashMap::new();
+    let tables = v.each(
+        files,
+        "tables",
+        |f| &f.raw.tables,
+        |v, f, k, t| v.table(f, k, t, &mut table_names),
+    );
+    // Prompts live in `prompts/` beside the entry file.
+    let config_dir = files
+        .first()
+        .and_then(|f| f.path.parent())
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let prompts_dir = config_dir.join("prompts");
+    let mut ctx = flows::FlowContext {
+        queues: &queue_names,
+        schedule_names: &schedule_names,
+        schedules: schedules
+            .iter()
+            .map(|s| (s.name.clone(), Arc::clone(s)))
+            .collect(),
+        tables: &table_names,
+        prompts: flows::Prompts::new(prompts_dir.clone()),
+    };
+    let mut flow_names = HashMap::new();
+    let flows = v.flows(files, &mut ctx, &mut flow_names);
     let mut dialled = HashMap::new();
     let numbers = v.each(
         files,
         "numbers",
         |f| &f.raw.numbers,
-        |v, f, k, n| v.number(f, k, n, &queue_names, &mut dialled),
+        |v, f, k, n| v.number(f, k, n, &queue_names, &flow_names, &mut dialled),
     );
 
     match (server, sip) {
         (Some(server), Some(sip)) if v.errors.is_empty() => {
             let names = files.iter().map(|f| f.path.clone()).collect();
+            let ivr = Ivr {
+                flows,
+                schedules,
+                tables,
+                prompts_dir,
+            };
             Ok(Config::new(
-                server, sip, numbers, queues, users, callboxes, names,
+                server, sip, numbers, queues, users, callboxes, ivr, names,
             ))
         }
         _ => {

@@ -115,3 +115,116 @@ fn demo_callboxes_around_hangzhou() {
     }
     assert_eq!(config.callboxes().len(), 3);
 }
+
+#[test]
+fn demo_flow_12333_menu_and_branches() {
+    use lifeline_config::{Node, NodeKind};
+    let config = load(Path::new(ENTRY)).unwrap();
+    let flow = config.find_flow("12333").unwrap();
+    assert_eq!(flow.start, "hours");
+    let Some(Node::Hours {
+        schedule,
+        open,
+        closed,
+    }) = flow.node("hours")
+    else {
+        panic!("hours node")
+    };
+    assert_eq!(
+        (schedule.name.as_str(), schedule.utc_offset_minutes),
+        ("office", 480)
+    );
+    assert_eq!((open.as_str(), closed.as_str()), ("welcome", "closed"));
+    let Some(Node::Menu(menu)) = flow.node("main") else {
+        panic!("main menu")
+    };
+    let queue_of = |id: &str| match flow.node(id) {
+        Some(Node::Queue { queue, moh, .. }) => {
+            assert_eq!(moh.as_deref(), Some("music-on-hold"));
+            queue.clone()
+        }
+        other => panic!("{id}: {other:?}"),
+    };
+    for (key, queue) in [
+        ('1', "social-insurance"),
+        ('2', "employment"),
+        ('3', "labour-relations"),
+        ('0', "citizen"),
+    ] {
+        assert_eq!(queue_of(&menu.choices[&key]), queue);
+        assert!(config.find_queue(queue).is_some());
+    }
+    assert_eq!(menu.repeat_key, Some('*'));
+    assert_eq!(
+        flow.node(&menu.choices[&'9']).unwrap().kind(),
+        NodeKind::Collect
+    );
+    assert_eq!(flow.node("voicemail").unwrap().kind(), NodeKind::Voicemail);
+}
+
+#[test]
+fn demo_24_hour_test_line_runs_12333_always_open() {
+    use lifeline_config::Node;
+    let config = load(Path::new(ENTRY)).unwrap();
+    let number = config.find_number("12399").unwrap();
+    assert_eq!(
+        number.route,
+        Route::Ivr {
+            flow: "12333-24h".into()
+        }
+    );
+    let day = config.find_flow("12333").unwrap();
+    let always = config.find_flow("12333-24h").unwrap();
+    assert_eq!(always.start, day.start);
+    let mut ids: Vec<&String> = always.nodes.keys().collect();
+    let mut day_ids: Vec<&String> = day.nodes.keys().collect();
+    ids.sort();
+    day_ids.sort();
+    assert_eq!(ids, day_ids);
+    for (id, node) in &always.nodes {
+        match node {
+            Node::Hours { schedule, .. } => {
+                assert_eq!(schedule.name, "always");
+                // Every minute of a week, in any time zone.
+                assert!((0..7 * 1440).all(|m| schedule.is_open(1_772_000_000 + m * 60)));
+            }
+            other => assert_eq!(Some(other), day.node(id), "{id}"),
+        }
+    }
+    for number in config.numbers() {
+        if let Route::Ivr { flow } = &number.route {
+            assert!(config.find_flow(flow).is_some(), "{flow}");
+        }
+    }
+}
+
+#[test]
+fn demo_office_schedule_and_balances_table() {
+    let config = load(Path::new(ENTRY)).unwrap();
+    let office = config.find_schedule("office").unwrap();
+    // 2026-03-02 is a Monday; 02:00 UTC is 10:00 in Beijing.
+    let monday_10am = 1_772_416_800;
+    assert!(office.is_open(monday_10am));
+    assert!(!office.is_open(monday_10am + 10 * 3600));
+    assert!(!office.is_open(monday_10am + 5 * 86_400));
+    let table = config.find_table("balances").unwrap();
+    assert!(table.path.ends_with("selfservice/balances.csv"));
+    let rows = table.read_rows().unwrap();
+    assert!(rows.len() >= 3);
+    for (key, value) in &rows {
+        assert!(key.len() == 18 && key.starts_with("999999"), "{key}");
+        assert!(value.parse::<f64>().is_ok(), "{value}");
+    }
+}
+
+#[test]
+fn demo_prompts_are_small_and_each_is_8khz_mono() {
+    let config = load(Path::new(ENTRY)).unwrap();
+    assert_eq!(config.prompts_dir(), Path::new("../../sip-config/prompts"));
+    assert!(config.prompt_path("welcome").is_file());
+    let total: u64 = std::fs::read_dir(config.prompts_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(total < 2_000_000, "prompts take {total} bytes");
+}

@@ -8,6 +8,7 @@
 
 mod calls;
 mod core;
+pub mod ivr;
 pub mod media;
 pub mod records;
 mod registration;

@@ -3,7 +3,7 @@
 //! This module owns the per-entry rules of the arrays that included files contribute:
 //! id syntax, empty passwords, coordinates, duplicates across files (users and call
 //! boxes share one SIP user name space), queue members that must be users, and the
-//! queue or flow each kind of number needs.
+//! queue or flow (defined in `[[flows]]`) each kind of number needs.
 
 use std::collections::HashMap;
 
@@ -158,6 +158,7 @@ impl Validator {
         key: &str,
         raw: &RawNumber,
         queues: &HashMap<String, Definition>,
+        flows: &HashMap<String, Definition>,
         dialled: &mut HashMap<String, Definition>,
     ) -> Option<Number> {
         let RawNumber {
@@ -212,6 +213,19 @@ impl Validator {
                 if !self.non_empty(file, &flow_key, flow) {
                     return None;
                 }
+                if !flows.contains_key(flow.get_ref()) {
+                    let defined = if flows.is_empty() {
+                        "no flow is defined".to_owned()
+                    } else {
+                        let mut names: Vec<String> =
+                            flows.keys().map(|f| format!("{f:?}")).collect();
+                        names.sort();
+                        format!("defined flows: {}", names.join(", "))
+                    };
+                    let message = format!("flow {:?} is not defined ({defined})", flow.get_ref());
+                    self.error(file, &flow_key, Some(flow.span()), message);
+                    return None;
+                }
                 Route::Ivr {
                     flow: flow.get_ref().clone(),
                 }
@@ -260,7 +274,7 @@ impl Validator {
 }
 
 /// `12345`, `*100#`, `+8657112345`, or `urn:NID:NSS`.
-fn is_dialable(number: &str) -> bool {
+pub(super) fn is_dialable(number: &str) -> bool {
     if number
         .get(..4)
         .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
