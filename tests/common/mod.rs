@@ -131,6 +131,11 @@ impl Lifeline {
         http(self.http, "GET", path)
     }
 
+    /// GET `path`: status and raw body.
+    pub fn get_raw(&self, path: &str) -> (u16, Vec<u8>) {
+        http_raw(self.http, "GET", path)
+    }
+
     /// POST `path` with no body: status and JSON body.
     pub fn post(&self, path: &str) -> (u16, serde_json::Value) {
         http(self.http, "POST", path)
@@ -149,9 +154,23 @@ impl Lifeline {
         what: &str,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        wait_for(what, Duration::from_secs(20), || {
-            self.calls().into_iter().find(|c| pred(c))
-        })
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let calls = self.calls();
+            if let Some(c) = calls.iter().find(|c| pred(c)) {
+                return c.clone();
+            }
+            if Instant::now() >= deadline {
+                let log = self.log();
+                let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!(
+                    "timed out waiting for {what}; records: {calls:#?}\n--- log ---\n{}",
+                    tail.join("\n")
+                );
+            }
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
     }
 
     /// Stops the server with SIGTERM, waits for it to exit, and hands back its data
@@ -178,6 +197,15 @@ impl Drop for Lifeline {
 
 /// A tiny HTTP/1.1 client (the API is local and speaks JSON).
 pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http_raw(addr, method, path);
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The status and raw body of a request (for audio).
+pub fn http_raw(addr: SocketAddr, method: &str, path: &str) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -185,18 +213,19 @@ pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Val
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     )
     .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    (status, raw[head_end..].to_vec())
 }
 
 /// A UDP socket on a free port that counts the RTP packets it receives.

@@ -27,8 +27,8 @@ use lifeline_sip::uri::Scheme;
 use lifeline_sip::{HeaderName, Method, Request, Response, SipMessage, Uri};
 
 use crate::core::Core;
-use crate::media::{MediaHandle, RtpSocket, StreamParams, start_relay, start_tone};
-use crate::records::{CallResult, EndExtras};
+use crate::media::{MediaHandle, RtpSocket, start_relay};
+use crate::records::CallResult;
 
 /// Why a call ended; stored as the record's `cause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub enum Cause {
     RingTimeout,
     /// Lifeline was shut down.
     Shutdown,
+    /// The IVR flow ended the call (a hangup node, or an action not supported).
+    IvrFinished,
 }
 
 impl Cause {
@@ -63,6 +65,7 @@ impl Cause {
             Cause::CallerCancelled => "caller cancelled",
             Cause::RingTimeout => "ring timeout",
             Cause::Shutdown => "server shutdown",
+            Cause::IvrFinished => "ivr hung up",
         }
     }
 }
@@ -72,6 +75,8 @@ impl Cause {
 pub enum CallTimer {
     /// A user call has rung for the ring timeout.
     RingTimeout,
+    /// The call's IVR has a deadline (digit timeout, inter-digit gap).
+    Ivr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +117,7 @@ pub struct Call {
     id: u64,
     state: State,
     a_tx: TxId,
-    a_invite: Request,
+    pub(crate) a_invite: Request,
     a_peer: Peer,
     a_tag: String,
     a_dialog: Option<Dialog>,
@@ -121,19 +126,19 @@ pub struct Call {
     a_media: Option<Negotiated>,
     /// Our SDP towards the caller (answer, or offer for a late-offer INVITE).
     a_sdp: SessionDescription,
-    a_socket: Option<RtpSocket>,
+    pub(crate) a_socket: Option<RtpSocket>,
     kind: Kind,
     media: Option<MediaHandle>,
+    /// What Lifeline itself does on a call it answers (session, IVR, recording).
+    pub(crate) answered: crate::answered::Answered,
 }
 
-fn law(n: &Negotiated) -> StreamParams {
-    StreamParams {
-        law: if n.codec == Codec::Pcma {
-            Law::Alaw
-        } else {
-            Law::Ulaw
-        },
-        payload_type: n.codec_pt,
+/// The G.711 law of a negotiated codec.
+pub(crate) fn law(n: &Negotiated) -> Law {
+    if n.codec == Codec::Pcma {
+        Law::Alaw
+    } else {
+        Law::Ulaw
     }
 }
 
@@ -194,7 +199,7 @@ impl Core {
             id,
             result,
             &format!("{} {}", resp.status, cause),
-            EndExtras::default(),
+            crate::records::EndExtras::default(),
         );
         self.ep.respond(now, tx, resp);
     }
@@ -313,6 +318,7 @@ impl Core {
             a_socket: Some(a_socket),
             kind: Kind::Hotline,
             media: None,
+            answered: crate::answered::Answered::for_number(&self.config, &target),
             a_invite: req,
         };
         self.records.start(id, &call.a_invite, &target);
@@ -364,16 +370,8 @@ impl Core {
         let Some(a) = c.a_media.clone() else { return };
         match &mut c.kind {
             Kind::Hotline => {
-                if let Some(sock) = c.a_socket.take() {
-                    c.media = Some(start_tone(
-                        id,
-                        sock,
-                        a.remote_addr,
-                        law(&a),
-                        timeout,
-                        events,
-                    ));
-                }
+                let now = Instant::now();
+                self.start_answered(now, id, &a);
             }
             Kind::Bridge(b) => {
                 if let (Some(b_remote), Some(sa)) = (b.b_remote, c.a_socket.take())
@@ -780,6 +778,9 @@ impl Core {
                     if let Some(m) = &c.media {
                         m.set_remote(usize::from(!from_caller), negotiated.remote_addr);
                     }
+                    if from_caller {
+                        c.answered.move_media(negotiated.remote_addr);
+                    }
                     resp.headers
                         .push(HeaderName::CONTENT_TYPE, "application/sdp");
                     resp.body = answer.to_string().into_bytes();
@@ -792,6 +793,7 @@ impl Core {
 
     pub(crate) fn on_call_timer(&mut self, now: Instant, id: u64, timer: CallTimer) {
         match timer {
+            CallTimer::Ivr => self.on_ivr_timer(now, id),
             CallTimer::RingTimeout => {
                 if self.calls.get(&id).is_some_and(|c| c.state == State::Setup) {
                     self.cancel_forks(now, id);
@@ -861,7 +863,8 @@ impl Core {
                 }
             }
         }
-        self.records.end(c.id, result, cause, EndExtras::default());
+        let extras = c.answered.into_extras();
+        self.records.end(c.id, result, cause, extras);
     }
 }
 

@@ -41,6 +41,13 @@ pub enum Command {
     },
     /// Hang up every call (BYE sent, records closed) and stop the core.
     Shutdown,
+    /// The answer to an IVR's self-service lookup.
+    IvrQueryResult {
+        /// The call.
+        call: u64,
+        /// The value found, if any.
+        value: Option<String>,
+    },
     /// Report live counters.
     Stats {
         /// The answer.
@@ -74,6 +81,8 @@ pub struct CoreSettings {
     pub ring_timeout: Duration,
     /// SIP timer T1 (T2 and T4 keep their RFC values unless T1 exceeds them).
     pub t1: Duration,
+    /// Where recordings and voice messages are written.
+    pub data_dir: std::path::PathBuf,
 }
 
 pub(crate) struct Core {
@@ -88,6 +97,10 @@ pub(crate) struct Core {
     pub(crate) ports: Arc<PortPool>,
     pub(crate) media_events: mpsc::UnboundedSender<MediaEvent>,
     pub(crate) records: Records,
+    pub(crate) store: lifeline_store::Store,
+    pub(crate) prompts: crate::prompts::Prompts,
+    /// The core's own command channel, for answers from tasks it spawns.
+    pub(crate) commands_tx: mpsc::Sender<Command>,
     pub(crate) calls: HashMap<u64, Call>,
     pub(crate) by_server_tx: HashMap<TxId, u64>,
     pub(crate) by_client_tx: HashMap<TxId, u64>,
@@ -270,6 +283,7 @@ impl Core {
                 let _ = reply.send(found.is_some());
             }
             Command::Shutdown => {}
+            Command::IvrQueryResult { call, value } => self.on_query_result(now, call, value),
             Command::Stats { reply } => {
                 let (s, c) = self.ep.transaction_count();
                 let _ = reply.send(CoreStats {
@@ -288,6 +302,13 @@ impl Core {
             MediaEvent::Inactive { call } => {
                 self.hangup(now, call, crate::calls::Cause::MediaTimeout)
             }
+            MediaEvent::Digit { call, digit } => self.on_digit(now, call, digit),
+            MediaEvent::PlaybackDone { call, token } => self.on_playback_done(now, call, token),
+            MediaEvent::VoicemailDone {
+                call,
+                file,
+                duration_ms,
+            } => self.on_voicemail_done(now, call, file, duration_ms),
         }
     }
 

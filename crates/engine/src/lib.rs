@@ -6,12 +6,15 @@
 //! protocol logic lives in `lifeline-sip` and `lifeline-media`; this crate feeds it
 //! bytes and time.
 
+mod answered;
 mod calls;
 mod core;
 pub mod ivr;
 pub mod media;
+mod prompts;
 pub mod records;
 mod registration;
+pub mod session;
 pub mod transport;
 
 use std::collections::{BinaryHeap, HashMap};
@@ -37,6 +40,32 @@ pub enum EngineError {
     /// The SIP sockets could not be bound.
     #[error(transparent)]
     Bind(#[from] transport::BindError),
+    /// A self-service table could not be read or stored.
+    #[error("self-service table {table}: {message}")]
+    Table {
+        /// The table.
+        table: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Loads every self-service table of the config into the database (replacing what the
+/// last start loaded), so IVR lookups read current data.
+async fn load_tables(config: &Config, store: &Store) -> Result<(), EngineError> {
+    for table in config.tables() {
+        let err = |message: String| EngineError::Table {
+            table: table.name.clone(),
+            message,
+        };
+        let rows = table.read_rows().map_err(|d| err(d.to_string()))?;
+        store
+            .replace_table(&table.name, &rows)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        tracing::info!(table = %table.name, rows = rows.len(), "self-service table loaded");
+    }
+    Ok(())
 }
 
 /// What the engine needs to start.
@@ -82,7 +111,9 @@ impl Engine {
         let (transports, bound) = transport::bind(opts.sip_listen, inbound_tx).await?;
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (media_tx, media_rx) = mpsc::unbounded_channel();
-        let (records, records_task) = records::Records::spawn(store);
+        load_tables(&opts.config, &store).await?;
+        let prompts = prompts::Prompts::load(&opts.config);
+        let (records, records_task) = records::Records::spawn(store.clone());
         let sip = opts.config.sip();
         let ip = opts.settings.advertised_ip;
         let host = if ip.is_ipv6() {
@@ -121,6 +152,9 @@ impl Engine {
             ports: media::PortPool::new(opts.sip_listen.ip(), opts.rtp_ports.0, opts.rtp_ports.1),
             media_events: media_tx,
             records,
+            store,
+            prompts,
+            commands_tx: cmd_tx.clone(),
             calls: HashMap::new(),
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),

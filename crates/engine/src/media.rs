@@ -1,5 +1,6 @@
-//! Media I/O for calls: RTP port allocation from the configured range, a tone source
-//! for calls Lifeline answers itself, and a relay between two legs of a bridged call.
+//! Media I/O for calls: RTP port allocation from the configured range, the events media
+//! tasks report, and the relay between two legs of a bridged call (calls Lifeline
+//! answers itself are driven by `session.rs`).
 //!
 //! Every media task latches onto the address packets really come from (symmetric RTP,
 //! so callers behind NAT hear audio), reports a leg that stays silent longer than the
@@ -11,11 +12,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lifeline_media::rtp::RtpHeader;
-use lifeline_media::tone::{FRAME_SAMPLES, Law, tone_frames};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 /// Why a media task reports back.
 #[derive(Debug)]
@@ -24,6 +23,29 @@ pub enum MediaEvent {
     Inactive {
         /// The call.
         call: u64,
+    },
+    /// The caller pressed a key (RFC 4733 or in-band).
+    Digit {
+        /// The call.
+        call: u64,
+        /// `0`–`9`, `*`, `#`, `A`–`D`.
+        digit: char,
+    },
+    /// A play the core tagged `token` reached its end.
+    PlaybackDone {
+        /// The call.
+        call: u64,
+        /// The core's tag.
+        token: u64,
+    },
+    /// A voice message ended; `file` is `None` if it could not be written.
+    VoicemailDone {
+        /// The call.
+        call: u64,
+        /// The WAV file, relative to the data directory.
+        file: Option<String>,
+        /// Its length.
+        duration_ms: i64,
     },
 }
 
@@ -56,6 +78,11 @@ impl RtpSocket {
     /// The local port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The bound socket.
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
     }
 }
 
@@ -131,72 +158,6 @@ impl MediaHandle {
     pub fn set_remote(&self, leg: usize, addr: SocketAddr) {
         let _ = self.remote.send((leg, addr));
     }
-}
-
-/// Codec details of a negotiated stream.
-#[derive(Debug, Clone, Copy)]
-pub struct StreamParams {
-    /// G.711 law.
-    pub law: Law,
-    /// RTP payload type.
-    pub payload_type: u8,
-}
-
-/// Sends a steady tone on `sock` to `remote` every 20 ms until stopped.
-pub fn start_tone(
-    call: u64,
-    sock: RtpSocket,
-    remote: SocketAddr,
-    params: StreamParams,
-    timeout: Option<Duration>,
-    events: mpsc::UnboundedSender<MediaEvent>,
-) -> MediaHandle {
-    let (handle, mut stop, mut remote_rx) = MediaHandle::new();
-    tokio::spawn(async move {
-        let frames = tone_frames(450, 6000, params.law);
-        let mut header = RtpHeader {
-            payload_type: params.payload_type,
-            marker: true,
-            sequence: rand::random(),
-            timestamp: rand::random(),
-            ssrc: rand::random(),
-        };
-        let mut remote = remote;
-        let mut latched = false;
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut out = Vec::with_capacity(200);
-        let mut buf = [0u8; 1500];
-        let mut last_rx = Instant::now();
-        let mut n: usize = 0;
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                Some((_, addr)) = remote_rx.recv() => { remote = addr; latched = false; }
-                _ = tick.tick() => {
-                    header.write(&frames[n % frames.len()], &mut out);
-                    let _ = sock.socket.try_send_to(&out, remote);
-                    header.marker = false;
-                    header.sequence = header.sequence.wrapping_add(1);
-                    header.timestamp = header.timestamp.wrapping_add(FRAME_SAMPLES as u32);
-                    n += 1;
-                    if let Some(t) = timeout && last_rx.elapsed() > t {
-                        let _ = events.send(MediaEvent::Inactive { call });
-                        break;
-                    }
-                }
-                Ok((_, src)) = sock.socket.recv_from(&mut buf) => {
-                    last_rx = Instant::now();
-                    if !latched && src != remote {
-                        remote = src;
-                    }
-                    latched = true;
-                }
-            }
-        }
-        drop(sock);
-    });
-    handle
 }
 
 /// Relays RTP between two legs: what arrives on `a` goes to leg B's remote and vice

@@ -151,6 +151,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .then(|| Duration::from_secs(args.rtp_timeout_secs)),
                 ring_timeout: Duration::from_secs(60),
                 t1: Duration::from_millis(args.sip_t1_ms),
+                data_dir: data_dir.clone(),
             },
         },
         store.clone(),

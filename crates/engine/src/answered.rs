@@ -1,0 +1,357 @@
+//! Calls Lifeline answers itself (hotline, IVR, emergency numbers): the caller's media
+//! session, the IVR that drives it, the recording and voice messages.
+//!
+//! ```text
+//! answer ─► media task (session.rs) ─► Digit / PlaybackDone / VoicemailDone ─┐
+//!   │                                                                         ▼
+//!   └─► Ivr::start ─► IvrAction ─► play prompts, stop, queue (music on hold), query
+//!                        ▲          (database, answered by Command::IvrQueryResult),
+//!                        └──────── record a voice message, hang up
+//! ```
+//! The IVR is pure (`ivr/`); this module is the glue that turns its actions into media
+//! commands and database lookups, and feeds what happens back into it. Until the ACD
+//! arrives, a caller sent to a queue waits with music on hold.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lifeline_config::{Config, Flow, Route};
+use lifeline_media::session::{PlayItem, SessionConfig};
+use lifeline_sip::SipMessage;
+use lifeline_sip::sdp::Negotiated;
+use lifeline_store::{NewVoicemail, Timestamp};
+
+use crate::calls::{CallTimer, Cause};
+use crate::core::{Command, Core};
+use crate::ivr::{Ivr, IvrAction, IvrInput};
+use crate::records::EndExtras;
+use crate::session::{self, MediaCmd, SessionHandle, Storage};
+
+/// The prompt callers in a queue hear when the queue names none.
+const DEFAULT_MOH: &str = "music-on-hold";
+
+/// Lifeline's side of a call it answers.
+#[derive(Debug, Default)]
+pub struct Answered {
+    /// The IVR flow of the dialled number, if it has one.
+    flow: Option<Arc<Flow>>,
+    /// The number dialled.
+    dialled: String,
+    session: Option<SessionHandle>,
+    ivr: Option<Box<Ivr>>,
+    /// Tag of the play whose end the IVR waits for.
+    play_token: u64,
+    /// The call recording, relative to the data directory.
+    recording: Option<String>,
+    /// A voice message is being recorded.
+    in_voicemail: bool,
+}
+
+impl Answered {
+    /// The plan for a call to `dialled`.
+    pub fn for_number(config: &Config, dialled: &str) -> Answered {
+        let flow = config.find_number(dialled).and_then(|n| match &n.route {
+            Route::Ivr { flow } => config.find_flow(flow).cloned(),
+            _ => None,
+        });
+        Answered {
+            flow,
+            dialled: dialled.to_owned(),
+            ..Answered::default()
+        }
+    }
+
+    /// Points the caller's media at a new address (a re-INVITE).
+    pub fn move_media(&self, to: std::net::SocketAddr) {
+        if let Some(s) = &self.session {
+            s.send(MediaCmd::SetRemote(to));
+        }
+    }
+
+    /// What the call record keeps of it.
+    pub fn into_extras(self) -> EndExtras {
+        EndExtras {
+            ivr_path: self.ivr.and_then(|i| serde_json::to_value(i.path()).ok()),
+            recording: self.recording,
+        }
+    }
+}
+
+fn unix_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A file name part that is safe whatever the Call-ID holds.
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect()
+}
+
+/// `YYYY-MM-DD` of a timestamp, for dated folders.
+fn day(now: SystemTime) -> String {
+    Timestamp::from_system_time(now)
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+impl Core {
+    /// Starts the media session of an answered call and, for an IVR number, its IVR.
+    pub(crate) fn start_answered(&mut self, now: Instant, id: u64, negotiated: &Negotiated) {
+        let data_dir = self.settings.data_dir.clone();
+        let inactivity = self.settings.rtp_timeout;
+        let events = self.media_events.clone();
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(sock) = c.a_socket.take() else {
+            return;
+        };
+        let call_id = c.a_invite.call_id().unwrap_or("").to_owned();
+        let recording = format!(
+            "recordings/{}/{}-{id}.wav",
+            day(SystemTime::now()),
+            file_safe(&call_id)
+        );
+        let config = SessionConfig {
+            law: crate::calls::law(negotiated),
+            payload_type: negotiated.codec_pt,
+            dtmf_pt: negotiated.dtmf_pt,
+            remote: negotiated.remote_addr,
+            ssrc: rand::random(),
+            seq: rand::random(),
+            ts: rand::random(),
+            inband_dtmf: true,
+            inactivity,
+            record: true,
+        };
+        let storage = Storage {
+            data_dir,
+            recording: Some(recording.clone()),
+        };
+        c.answered.recording = Some(recording);
+        c.answered.session = Some(session::start(id, sock, config, storage, events));
+        match c.answered.flow.clone() {
+            Some(flow) => {
+                c.answered.ivr = Some(Box::new(Ivr::start(flow, now, unix_secs())));
+                self.pump_ivr(now, id);
+            }
+            None => self.hold(id, None),
+        }
+    }
+
+    /// Sends a command to the call's media task.
+    fn media_cmd(&self, id: u64, cmd: MediaCmd) {
+        if let Some(s) = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.answered.session.as_ref())
+        {
+            s.send(cmd);
+        }
+    }
+
+    /// Plays `items` to the caller; the IVR hears of their end.
+    fn play(&mut self, id: u64, items: Vec<PlayItem>) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        c.answered.play_token += 1;
+        let token = c.answered.play_token;
+        if let Some(s) = &c.answered.session {
+            s.send(MediaCmd::Play { token, items });
+        }
+    }
+
+    /// Music on hold until something else happens to the call.
+    fn hold(&mut self, id: u64, moh: Option<&str>) {
+        let moh = self
+            .prompts
+            .get(moh.unwrap_or(DEFAULT_MOH))
+            .or_else(|| self.prompts.get(DEFAULT_MOH));
+        let items = moh.map(|p| vec![PlayItem::Loop(p)]).unwrap_or_default();
+        self.play(id, items);
+    }
+
+    /// Feeds `input` to the call's IVR and carries out what it asks.
+    fn ivr_input(&mut self, now: Instant, id: u64, input: IvrInput) {
+        if let Some(ivr) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.answered.ivr.as_mut())
+        {
+            ivr.handle(now, unix_secs(), input);
+            self.pump_ivr(now, id);
+        }
+    }
+
+    /// Carries out the IVR's pending actions and arms its timer.
+    fn pump_ivr(&mut self, now: Instant, id: u64) {
+        loop {
+            let Some(ivr) = self
+                .calls
+                .get_mut(&id)
+                .and_then(|c| c.answered.ivr.as_mut())
+            else {
+                return;
+            };
+            let Some(action) = ivr.poll_action() else {
+                if let Some(at) = ivr.poll_timeout() {
+                    self.call_timers
+                        .push(std::cmp::Reverse((at, id, CallTimer::Ivr)));
+                }
+                return;
+            };
+            match action {
+                IvrAction::Play(names) => {
+                    let items = names
+                        .iter()
+                        .filter_map(|n| {
+                            let p = self.prompts.get(n);
+                            if p.is_none() {
+                                tracing::warn!(prompt = %n, "prompt missing; skipped");
+                            }
+                            p.map(PlayItem::Prompt)
+                        })
+                        .collect();
+                    self.play(id, items);
+                }
+                IvrAction::StopPlayback => self.media_cmd(id, MediaCmd::Stop),
+                IvrAction::Queue { queue, moh, .. } => {
+                    tracing::info!(call = id, %queue, "caller queued");
+                    self.hold(id, moh.as_deref());
+                }
+                IvrAction::Transfer { number } => {
+                    tracing::warn!(call = id, %number, "transfer from the IVR is not supported yet");
+                    self.hangup(now, id, Cause::IvrFinished);
+                    return;
+                }
+                IvrAction::RecordVoicemail { max_secs } => {
+                    let Some(c) = self.calls.get_mut(&id) else {
+                        return;
+                    };
+                    let call_id = c.a_invite.call_id().unwrap_or("").to_owned();
+                    let file = format!(
+                        "voicemail/{}/{}-{id}.wav",
+                        day(SystemTime::now()),
+                        file_safe(&call_id)
+                    );
+                    c.answered.in_voicemail = true;
+                    let max = Duration::from_secs(u64::from(max_secs));
+                    self.media_cmd(id, MediaCmd::RecordVoicemail { file, max });
+                }
+                IvrAction::Query { table, key } => {
+                    let store = self.store.clone();
+                    let commands = self.commands_tx.clone();
+                    tokio::spawn(async move {
+                        let value = match store.lookup(&table, &key).await {
+                            Ok(v) => v,
+                            Err(e) => {
+                                tracing::error!(error = %e, %table, "self-service lookup failed");
+                                None
+                            }
+                        };
+                        let _ = commands
+                            .send(Command::IvrQueryResult { call: id, value })
+                            .await;
+                    });
+                }
+                IvrAction::Hangup => {
+                    self.hangup(now, id, Cause::IvrFinished);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A key the caller pressed.
+    pub(crate) fn on_digit(&mut self, now: Instant, id: u64, digit: char) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.answered.in_voicemail {
+            if digit == '#' {
+                self.media_cmd(id, MediaCmd::StopVoicemail);
+            }
+            return;
+        }
+        self.ivr_input(now, id, IvrInput::Digit(digit));
+    }
+
+    /// A play tagged `token` ended.
+    pub(crate) fn on_playback_done(&mut self, now: Instant, id: u64, token: u64) {
+        if self
+            .calls
+            .get(&id)
+            .is_some_and(|c| c.answered.play_token == token)
+        {
+            self.ivr_input(now, id, IvrInput::PlaybackDone);
+        }
+    }
+
+    /// A voice message ended: keep it, then let the IVR go on.
+    pub(crate) fn on_voicemail_done(
+        &mut self,
+        now: Instant,
+        id: u64,
+        file: Option<String>,
+        duration_ms: i64,
+    ) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        c.answered.in_voicemail = false;
+        if let Some(file) = file {
+            let v = NewVoicemail {
+                call_id: c.a_invite.call_id().unwrap_or("").to_owned(),
+                caller: c
+                    .a_invite
+                    .from()
+                    .map(|f| f.uri.to_string())
+                    .unwrap_or_default(),
+                dialled: c.answered.dialled.clone(),
+                created_at: Timestamp::from_system_time(SystemTime::now()),
+                duration_ms,
+                file,
+            };
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.add_voicemail(&v).await {
+                    tracing::error!(error = %e, "voice message not stored");
+                }
+            });
+        }
+        self.ivr_input(now, id, IvrInput::RecordingDone);
+    }
+
+    /// The answer to an IVR's self-service lookup.
+    pub(crate) fn on_query_result(&mut self, now: Instant, id: u64, value: Option<String>) {
+        self.ivr_input(now, id, IvrInput::QueryResult(value));
+    }
+
+    /// The IVR's timer.
+    pub(crate) fn on_ivr_timer(&mut self, now: Instant, id: u64) {
+        let due = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.answered.ivr.as_ref())
+            .and_then(|i| i.poll_timeout())
+            .is_some_and(|at| at <= now);
+        if due {
+            if let Some(ivr) = self
+                .calls
+                .get_mut(&id)
+                .and_then(|c| c.answered.ivr.as_mut())
+            {
+                ivr.handle_timeout(now, unix_secs());
+            }
+            self.pump_ivr(now, id);
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The media task of a call Lifeline answers itself: one RTP socket driving one
+//! sans-IO [`MediaSession`] (prompts, music on hold, DTMF, inactivity), plus the call's
+//! recording and any voice message, streamed to WAV files under the data directory.
+//!
+//! The core talks to it with [`MediaCmd`]s over a channel and hears back through
+//! [`MediaEvent`]s; dropping the [`SessionHandle`] ends the task, which then closes its
+//! files. Plays are tagged by the core (`token`) so a `PlaybackDone` can be matched to
+//! the play that caused it, whatever the session numbered it.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lifeline_media::g711::{alaw_to_linear, ulaw_to_linear};
+use lifeline_media::recorder::WavSink;
+use lifeline_media::session::{MediaSession, PlayItem, SessionConfig, SessionEvent};
+use lifeline_media::tone::Law;
+use tokio::sync::mpsc;
+
+use crate::media::{MediaEvent, RtpSocket};
+
+/// How often the recording is flushed from memory to its file.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// What the core asks of a media task.
+#[derive(Debug)]
+pub enum MediaCmd {
+    /// Replace what is playing with `items`; `PlaybackDone { token }` when they end.
+    Play {
+        /// The core's tag for this play.
+        token: u64,
+        /// What to play.
+        items: Vec<PlayItem>,
+    },
+    /// Stop playing (silence).
+    Stop,
+    /// Send to a new address (re-INVITE).
+    SetRemote(SocketAddr),
+    /// Record what the caller says into `file` (relative to the data directory) for
+    /// at most `max`; `VoicemailDone` when it ends.
+    RecordVoicemail {
+        /// Where, relative to the data directory.
+        file: String,
+        /// The longest message.
+        max: Duration,
+    },
+    /// End the voice message now (the caller pressed `#`).
+    StopVoicemail,
+}
+
+/// The core's end of a media task.
+#[derive(Debug)]
+pub struct SessionHandle {
+    cmds: mpsc::UnboundedSender<MediaCmd>,
+}
+
+impl SessionHandle {
+    /// Sends a command; a task that has ended ignores it.
+    pub fn send(&self, cmd: MediaCmd) {
+        let _ = self.cmds.send(cmd);
+    }
+}
+
+/// Where a media task keeps its files.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The call recording, relative to the data directory, if the call is recorded.
+    pub recording: Option<String>,
+}
+
+struct Voicemail {
+    file: String,
+    samples: Vec<i16>,
+    until: Instant,
+}
+
+/// Starts the media task of call `call`.
+pub fn start(
+    call: u64,
+    sock: RtpSocket,
+    config: SessionConfig,
+    storage: Storage,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) -> SessionHandle {
+    let (cmds, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let law = config.law;
+        let mut session = MediaSession::new(config, Instant::now());
+        let mut sink = storage
+            .recording
+            .as_ref()
+            .and_then(|rel| open_recording(&storage.data_dir, rel));
+        let mut tokens: HashMap<u64, u64> = HashMap::new();
+        let mut voicemail: Option<Voicemail> = None;
+        let mut scratch = Vec::new();
+        let mut out = Vec::with_capacity(200);
+        let mut buf = [0u8; 1500];
+        let mut last_flush = Instant::now();
+        loop {
+            let wake = session
+                .poll_timeout()
+                .unwrap_or_else(|| Instant::now() + FLUSH_EVERY);
+            let wake = voicemail.as_ref().map_or(wake, |v| wake.min(v.until));
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    match cmd {
+                        MediaCmd::Play { token, items } => {
+                            let id = session.play(items);
+                            tokens.clear();
+                            tokens.insert(id, token);
+                        }
+                        MediaCmd::Stop => {
+                            tokens.clear();
+                            session.stop();
+                        }
+                        MediaCmd::SetRemote(addr) => session.set_remote(addr),
+                        MediaCmd::RecordVoicemail { file, max } => {
+                            voicemail = Some(Voicemail { file, samples: Vec::new(), until: Instant::now() + max });
+                        }
+                        MediaCmd::StopVoicemail => {
+                            if let Some(v) = voicemail.take() {
+                                finish_voicemail(call, v, &storage, &events);
+                            }
+                        }
+                    }
+                }
+                Ok((n, from)) = sock.socket().recv_from(&mut buf) => {
+                    if let Some(payload) = session.receive(Instant::now(), from, &buf[..n])
+                        && let Some(v) = voicemail.as_mut()
+                    {
+                        v.samples.extend(payload.iter().map(|b| match law {
+                            Law::Ulaw => ulaw_to_linear(*b),
+                            Law::Alaw => alaw_to_linear(*b),
+                        }));
+                    }
+                }
+                () = tokio::time::sleep_until(wake.into()) => session.handle_timeout(Instant::now()),
+            }
+            while let Some(to) = session.poll_transmit_into(&mut out) {
+                let _ = sock.socket().try_send_to(&out, to);
+            }
+            while let Some(ev) = session.poll_event() {
+                let ev = match ev {
+                    SessionEvent::Digit { digit, .. } => Some(MediaEvent::Digit { call, digit }),
+                    SessionEvent::PlaybackDone(id) => tokens
+                        .remove(&id)
+                        .map(|token| MediaEvent::PlaybackDone { call, token }),
+                    SessionEvent::Inactive => Some(MediaEvent::Inactive { call }),
+                    SessionEvent::RemoteChanged(_) => None,
+                };
+                if let Some(ev) = ev {
+                    let _ = events.send(ev);
+                }
+            }
+            if voicemail
+                .as_ref()
+                .is_some_and(|v| Instant::now() >= v.until)
+                && let Some(v) = voicemail.take()
+            {
+                finish_voicemail(call, v, &storage, &events);
+            }
+            if last_flush.elapsed() >= FLUSH_EVERY {
+                last_flush = Instant::now();
+                if let (Some(s), Some(rec)) = (sink.as_mut(), session.recorder_mut())
+                    && let Err(e) = rec.write_ready(s, &mut scratch)
+                {
+                    tracing::warn!(call, error = %e, "recording write failed; recording stops");
+                    sink = None;
+                }
+            }
+        }
+        if let Some(v) = voicemail.take() {
+            finish_voicemail(call, v, &storage, &events);
+        }
+        if let (Some(mut s), Some(mut rec)) = (sink, session.take_recorder()) {
+            scratch.clear();
+            rec.drain_all(&mut scratch);
+            if let Err(e) = s.write_interleaved(&scratch).and_then(|()| s.finish()) {
+                tracing::warn!(call, error = %e, "recording could not be finished");
+            }
+        }
+    });
+    SessionHandle { cmds }
+}
+
+fn open_recording(data_dir: &std::path::Path, rel: &str) -> Option<WavSink<BufWriter<File>>> {
+    let path = data_dir.join(rel);
+    let opened = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| File::create(&path))
+        .map_err(|e| e.to_string())
+        .and_then(|f| WavSink::new(BufWriter::new(f)).map_err(|e| e.to_string()));
+    match opened {
+        Ok(sink) => Some(sink),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot create the call recording; the call goes on unrecorded");
+            None
+        }
+    }
+}
+
+/// Writes a voice message as mono 8 kHz WAV and tells the core.
+fn finish_voicemail(
+    call: u64,
+    v: Voicemail,
+    storage: &Storage,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
+    let path = storage.data_dir.join(&v.file);
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .map_err(hound::Error::IoError)
+        .and_then(|()| hound::WavWriter::create(&path, spec))
+        .and_then(|mut w| {
+            for s in &v.samples {
+                w.write_sample(*s)?;
+            }
+            w.finalize()
+        });
+    let duration_ms = (v.samples.len() / 8) as i64;
+    match written {
+        Ok(()) => {
+            let _ = events.send(MediaEvent::VoicemailDone {
+                call,
+                file: Some(v.file),
+                duration_ms,
+            });
+        }
+        Err(e) => {
+            tracing::error!(call, error = %e, "voice message could not be written");
+            let _ = events.send(MediaEvent::VoicemailDone {
+                call,
+                file: None,
+                duration_ms,
+            });
+        }
+    }
+}
