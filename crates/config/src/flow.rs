@@ -33,6 +33,8 @@ pub struct Flow {
     /// Every node by id. Every node is reachable from `start` and every reference
     /// between nodes resolves.
     pub nodes: HashMap<String, Node>,
+    /// Whether calls running this flow are recorded (true by default).
+    pub record: bool,
 }
 
 impl Flow {

@@ -358,6 +358,8 @@ pub struct Queue {
     pub members: Vec<String>,
     /// Higher is served first when an agent is in several queues (0 by default).
     pub priority: u8,
+    /// Whether calls in this queue are recorded (true by default).
+    pub record: bool,
 }
 
 /// What a user may do.

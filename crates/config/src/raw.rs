@@ -93,6 +93,8 @@ pub(crate) struct RawQueue {
     pub members: Vec<Spanned<String>>,
     #[serde(default)]
     pub priority: u8,
+    /// Record calls in this queue (default true).
+    pub record: Option<bool>,
 }
 
 /// `[[users]]`.
@@ -135,6 +137,9 @@ pub(crate) struct RawFlow {
     /// node's span (its `[flows.nodes.ID]` header) locates the node.
     #[serde(default)]
     pub nodes: BTreeMap<String, Spanned<RawNode>>,
+    /// Record calls that run this flow (default: as the flow it takes nodes from, else
+    /// true).
+    pub record: Option<bool>,
 }
 
 /// One node, every type's keys in one table: serde's tagged enums lose the spans that

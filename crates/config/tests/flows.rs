@@ -227,3 +227,25 @@ fn every_problem_of_one_flow_is_listed() {
         "{error}"
     );
 }
+
+#[test]
+fn recording_is_on_by_default_and_switchable_per_flow_and_queue() {
+    let config = from_str(&format!("{ENTRY}{BASE}"), ORIGIN).unwrap();
+    assert!(config.find_flow("day").unwrap().record);
+    assert!(config.find_queue("citizen").unwrap().record);
+
+    let quiet_queue = ENTRY.replace(
+        "members = [\"1001\"]",
+        "members = [\"1001\"]\nrecord = false",
+    );
+    let quiet_flow = BASE.replace("start = \"hours\"", "start = \"hours\"\nrecord = false");
+    let borrower = "\n[[flows]]\nname = \"night\"\nnodes_from = \"day\"\n";
+    let config = from_str(&format!("{quiet_queue}{quiet_flow}{borrower}"), ORIGIN)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!config.find_flow("day").unwrap().record);
+    assert!(
+        !config.find_flow("night").unwrap().record,
+        "a borrower inherits the switch"
+    );
+    assert!(!config.find_queue("citizen").unwrap().record);
+}

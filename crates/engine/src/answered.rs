@@ -45,18 +45,29 @@ pub struct Answered {
     recording: Option<String>,
     /// A voice message is being recorded.
     in_voicemail: bool,
+    /// The flow or queue asks for the call to be recorded.
+    record: bool,
 }
 
 impl Answered {
     /// The plan for a call to `dialled`.
     pub fn for_number(config: &Config, dialled: &str) -> Answered {
-        let flow = config.find_number(dialled).and_then(|n| match &n.route {
-            Route::Ivr { flow } => config.find_flow(flow).cloned(),
+        let route = config.find_number(dialled).map(|n| &n.route);
+        let flow = match route {
+            Some(Route::Ivr { flow }) => config.find_flow(flow).cloned(),
             _ => None,
-        });
+        };
+        let record = match route {
+            Some(Route::Ivr { .. }) => flow.as_ref().is_none_or(|f| f.record),
+            Some(Route::Queue { queue } | Route::Emergency { queue }) => {
+                config.find_queue(queue).is_none_or(|q| q.record)
+            }
+            None => true,
+        };
         Answered {
             flow,
             dialled: dialled.to_owned(),
+            record,
             ..Answered::default()
         }
     }
@@ -114,11 +125,13 @@ impl Core {
             return;
         };
         let call_id = c.a_invite.call_id().unwrap_or("").to_owned();
-        let recording = format!(
-            "recordings/{}/{}-{id}.wav",
-            day(SystemTime::now()),
-            file_safe(&call_id)
-        );
+        let recording = c.answered.record.then(|| {
+            format!(
+                "recordings/{}/{}-{id}.wav",
+                day(SystemTime::now()),
+                file_safe(&call_id)
+            )
+        });
         let config = SessionConfig {
             law: crate::calls::law(negotiated),
             payload_type: negotiated.codec_pt,
@@ -129,13 +142,13 @@ impl Core {
             ts: rand::random(),
             inband_dtmf: true,
             inactivity,
-            record: true,
+            record: recording.is_some(),
         };
         let storage = Storage {
             data_dir,
-            recording: Some(recording.clone()),
+            recording: recording.clone(),
         };
-        c.answered.recording = Some(recording);
+        c.answered.recording = recording;
         c.answered.session = Some(session::start(id, sock, config, storage, events));
         match c.answered.flow.clone() {
             Some(flow) => {

@@ -119,6 +119,7 @@ impl Validator {
             strategy,
             members,
             priority,
+            record,
         } = raw;
         let name_key = format!("{key}.name");
         let mut ok = self.id(file, &name_key, name);
@@ -149,6 +150,7 @@ impl Validator {
             strategy: *strategy,
             members: members.iter().map(|m| m.get_ref().clone()).collect(),
             priority: *priority,
+            record: record.unwrap_or(true),
         })
     }
 

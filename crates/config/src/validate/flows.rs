@@ -578,6 +578,7 @@ impl Validator {
             name: flow_name.clone(),
             start: start_id,
             nodes: typed,
+            record: flow.record.or(base.map(|b| b.record)).unwrap_or(true),
         })
     }
 

@@ -520,6 +520,7 @@ fn looping_flow() -> Arc<Flow> {
         name: "loop".into(),
         start: "a".into(),
         nodes: HashMap::from([("a".into(), hours("b")), ("b".into(), hours("a"))]),
+        record: true,
     })
 }
 
@@ -547,6 +548,7 @@ fn a_menu_without_retries_fails_on_the_first_bad_key() {
     let flow = Arc::new(Flow {
         name: "f".into(),
         start: "m".into(),
+        record: true,
         nodes: HashMap::from([
             ("m".into(), Node::Menu(menu)),
             ("bye".into(), Node::Hangup { prompts: vec![] }),
