@@ -86,110 +86,137 @@ fn channel_energy(wav: &[u8]) -> (i64, i64) {
     (left / n, right / n)
 }
 
-/// Sends µ-law RTP from `sock` to `to`: `frames` frames of `samples(n)` starting at
-/// sequence `seq`.
-fn send_audio(
-    sock: &UdpSocket,
+/// A caller placed with raw SIP over UDP, sending its own µ-law audio.
+struct RawCall {
+    sig: UdpSocket,
+    media: UdpSocket,
+    /// Lifeline's RTP address, from its SDP answer.
     to: std::net::SocketAddr,
-    seq: &mut u16,
-    frames: usize,
-    f: impl Fn(usize) -> i16,
-) {
-    let mut pkt = Vec::new();
-    let start = Instant::now();
-    for i in 0..frames {
-        let payload: Vec<u8> = (0..160)
-            .map(|k| lifeline_media::g711::linear_to_ulaw(f(i * 160 + k)))
-            .collect();
-        let header = lifeline_media::rtp::RtpHeader {
-            payload_type: 0,
-            marker: i == 0,
-            sequence: *seq,
-            timestamp: u32::from(*seq) * 160,
-            ssrc: 0x1234_5678,
+    call_id: String,
+    number: String,
+    tag: String,
+    seq: u16,
+}
+
+impl RawCall {
+    /// INVITE (PCMU only: keys can only come in band), 200, ACK.
+    fn place(server: &Lifeline, number: &str, call_id: &str) -> RawCall {
+        let sig = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sig.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let media = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (sp, mp) = (
+            sig.local_addr().unwrap().port(),
+            media.local_addr().unwrap().port(),
+        );
+        let sdp = format!(
+            "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {mp} RTP/AVP 0\r\n"
+        );
+        let invite = format!(
+            "INVITE sip:{number}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{sp};branch=z9hG4bK{call_id}i;rport\r\n\
+             From: <sip:13900000000@127.0.0.1>;tag=rc\r\nTo: <sip:{number}@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:13900000000@127.0.0.1:{sp}>\r\nMax-Forwards: 70\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        );
+        sig.send_to(invite.as_bytes(), server.sip).unwrap();
+        let ok = Self::recv(&sig, "SIP/2.0 200");
+        let tag = ok
+            .lines()
+            .find(|l| l.starts_with("To:"))
+            .unwrap()
+            .split("tag=")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let port: u16 = ok
+            .lines()
+            .find(|l| l.starts_with("m=audio "))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut call = RawCall {
+            sig,
+            media,
+            to: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            call_id: call_id.to_owned(),
+            number: number.to_owned(),
+            tag,
+            seq: 1,
         };
-        header.write(&payload, &mut pkt);
-        sock.send_to(&pkt, to).unwrap();
-        *seq = seq.wrapping_add(1);
-        // Real-time pacing: a frame every 20 ms, waited for on the socket itself.
-        let due = start + Duration::from_millis(20 * (i as u64 + 1));
-        wait_for("the next frame slot", Duration::from_secs(5), || {
-            (Instant::now() >= due).then_some(())
-        });
+        call.request("ACK", 1, server);
+        call
+    }
+
+    fn recv(sig: &UdpSocket, prefix: &str) -> String {
+        let mut buf = [0u8; 4096];
+        wait_for(prefix, Duration::from_secs(30), || {
+            let n = sig.recv(&mut buf).ok()?;
+            let t = String::from_utf8_lossy(&buf[..n]).into_owned();
+            t.starts_with(prefix).then_some(t)
+        })
+    }
+
+    fn request(&mut self, method: &str, cseq: u32, server: &Lifeline) {
+        let sp = self.sig.local_addr().unwrap().port();
+        let (number, call_id, tag) = (&self.number, &self.call_id, &self.tag);
+        let msg = format!(
+            "{method} sip:lifeline@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{sp};branch=z9hG4bK{call_id}{method};rport\r\n\
+             From: <sip:13900000000@127.0.0.1>;tag=rc\r\nTo: <sip:{number}@127.0.0.1>;tag={tag}\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        self.sig.send_to(msg.as_bytes(), server.sip).unwrap();
+    }
+
+    /// Sends `frames` 20 ms frames of `f(sample index)`, paced in real time.
+    fn send_audio(&mut self, frames: usize, f: impl Fn(usize) -> i16) {
+        let mut pkt = Vec::new();
+        let start = Instant::now();
+        for i in 0..frames {
+            let payload: Vec<u8> = (0..160)
+                .map(|k| lifeline_media::g711::linear_to_ulaw(f(i * 160 + k)))
+                .collect();
+            let header = lifeline_media::rtp::RtpHeader {
+                payload_type: 0,
+                marker: i == 0,
+                sequence: self.seq,
+                timestamp: u32::from(self.seq) * 160,
+                ssrc: 0x1234_5678,
+            };
+            header.write(&payload, &mut pkt);
+            self.media.send_to(&pkt, self.to).unwrap();
+            self.seq = self.seq.wrapping_add(1);
+            let due = start + Duration::from_millis(20 * (i as u64 + 1));
+            wait_for("the next frame slot", Duration::from_secs(5), || {
+                (Instant::now() >= due).then_some(())
+            });
+        }
+    }
+}
+
+/// A DTMF key as audio: the two tones of `(low, high)` Hz.
+fn dtmf(low: f64, high: f64) -> impl Fn(usize) -> i16 {
+    move |n| {
+        let t = n as f64 / 8000.0;
+        (6000.0
+            * ((2.0 * std::f64::consts::PI * low * t).sin()
+                + (2.0 * std::f64::consts::PI * high * t).sin())) as i16
     }
 }
 
 #[test]
 fn in_band_tones_are_detected_as_digits() {
     let server = Lifeline::start();
-    let sig = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sig.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (sp, mp) = (
-        sig.local_addr().unwrap().port(),
-        media.local_addr().unwrap().port(),
-    );
-    let sdp = format!(
-        "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {mp} RTP/AVP 0\r\n"
-    );
-    let invite = format!(
-        "INVITE sip:12399@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{sp};branch=z9hG4bKinband;rport\r\n\
-         From: <sip:13900000000@127.0.0.1>;tag=ib\r\nTo: <sip:12399@127.0.0.1>\r\nCall-ID: inband1\r\n\
-         CSeq: 1 INVITE\r\nContact: <sip:13900000000@127.0.0.1:{sp}>\r\nMax-Forwards: 70\r\n\
-         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    sig.send_to(invite.as_bytes(), server.sip).unwrap();
-    let mut buf = [0u8; 4096];
-    let ok = wait_for("200 OK", Duration::from_secs(10), || {
-        let n = sig.recv(&mut buf).ok()?;
-        let t = String::from_utf8_lossy(&buf[..n]).into_owned();
-        t.starts_with("SIP/2.0 200").then_some(t)
-    });
-    let tag = ok
-        .lines()
-        .find(|l| l.starts_with("To:"))
-        .unwrap()
-        .split("tag=")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let ack = format!(
-        "ACK sip:lifeline@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{sp};branch=z9hG4bKinbandack;rport\r\n\
-         From: <sip:13900000000@127.0.0.1>;tag=ib\r\nTo: <sip:12399@127.0.0.1>;tag={tag}\r\nCall-ID: inband1\r\n\
-         CSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-    );
-    sig.send_to(ack.as_bytes(), server.sip).unwrap();
-    // Lifeline's RTP port, from its SDP answer.
-    let port: u16 = ok
-        .lines()
-        .find(|l| l.starts_with("m=audio "))
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut seq = 1;
-    // Silence through the welcome, then key 2 (697 + 1336 Hz) for 100 ms, then silence.
-    send_audio(&media, to, &mut seq, 300, |_| 0);
-    let tone = |n: usize| {
-        let t = n as f64 / 8000.0;
-        (6000.0
-            * ((2.0 * std::f64::consts::PI * 697.0 * t).sin()
-                + (2.0 * std::f64::consts::PI * 1336.0 * t).sin())) as i16
-    };
-    send_audio(&media, to, &mut seq, 5, tone);
-    send_audio(&media, to, &mut seq, 50, |_| 0);
-    let bye = format!(
-        "BYE sip:lifeline@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{sp};branch=z9hG4bKinbandbye;rport\r\n\
-         From: <sip:13900000000@127.0.0.1>;tag=ib\r\nTo: <sip:12399@127.0.0.1>;tag={tag}\r\nCall-ID: inband1\r\n\
-         CSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-    );
-    sig.send_to(bye.as_bytes(), server.sip).unwrap();
+    let mut call = RawCall::place(&server, "12399", "inband1");
+    // Silence through the welcome, then key 2 for 100 ms, then silence.
+    call.send_audio(300, |_| 0);
+    call.send_audio(5, dtmf(697.0, 1336.0));
+    call.send_audio(50, |_| 0);
+    call.request("BYE", 2, &server);
     let rec = server.wait_call("the in-band record", |c| {
         c["call_id"] == "inband1" && !c["ended_at"].is_null()
     });
@@ -202,4 +229,89 @@ fn in_band_tones_are_detected_as_digits() {
     assert_eq!(status, 200);
     let (caller, _) = channel_energy(&wav);
     assert!(caller > 0, "the caller's channel holds the tone they sent");
+}
+
+/// A copy of the demo config with `12398`: the 12333 menu on a schedule that never
+/// opens, so the after-hours branch runs whatever the time.
+fn closed_line_config() -> tempfile::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().map(Result::unwrap) {
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&common::root().join("sip-config"), dir.path());
+    let mut flows = std::fs::read_to_string(dir.path().join("flows.toml")).unwrap();
+    flows.push_str(
+        r#"
+[[schedules]]
+name = "never"
+utc_offset_minutes = 0
+
+[[flows]]
+name = "12333-closed"
+nodes_from = "12333"
+
+[flows.nodes.hours]
+type = "hours"
+schedule = "never"
+open = "welcome"
+closed = "closed"
+
+[[numbers]]
+number = "12398"
+name = "Always-closed test line"
+kind = "ivr"
+flow = "12333-closed"
+"#,
+    );
+    std::fs::write(dir.path().join("flows.toml"), flows).unwrap();
+    dir
+}
+
+#[test]
+fn after_hours_callers_leave_a_voice_message() {
+    let config = closed_line_config();
+    let server = Lifeline::start_with_config(&config.path().join("lifeline.toml"));
+    let mut call = RawCall::place(&server, "12398", "vm1");
+    // The closed message, the invitation and the beep take about 15.6 s.
+    call.send_audio(820, |_| 0);
+    // Two seconds of "speech" (a 300 Hz tone), then # in band (941 + 1477 Hz).
+    call.send_audio(100, |n| {
+        (8000.0 * (2.0 * std::f64::consts::PI * 300.0 * n as f64 / 8000.0).sin()) as i16
+    });
+    call.send_audio(5, dtmf(941.0, 1477.0));
+    // Goodbye, then Lifeline hangs up.
+    let bye = RawCall::recv(&call.sig, "BYE ");
+    assert!(bye.contains("Call-ID: vm1"), "{bye}");
+    let rec = server.wait_call("the voicemail call's record", |c| {
+        c["call_id"] == "vm1" && !c["ended_at"].is_null()
+    });
+    assert_eq!(rec["cause"], "ivr hung up", "{rec}");
+    let path = steps(&rec);
+    assert!(path.iter().any(|s| s.starts_with("voicemail")), "{path:?}");
+    let msg = wait_for("the voice message", Duration::from_secs(10), || {
+        let (_, list) = server.get("/api/v1/voicemails");
+        list.as_array()
+            .and_then(|l| l.iter().find(|v| v["call_id"] == "vm1").cloned())
+    });
+    assert_eq!(msg["dialled"], "12398", "{msg}");
+    let ms = msg["duration_ms"].as_i64().unwrap();
+    assert!(
+        (1_500..=4_000).contains(&ms),
+        "about two seconds of message, got {ms} ms"
+    );
+    let (status, wav) = server.get_raw(msg["audio"].as_str().unwrap());
+    assert_eq!(status, 200);
+    assert!(
+        wav.len() > 44 + 2 * 8000,
+        "a WAV with the message: {} bytes",
+        wav.len()
+    );
 }

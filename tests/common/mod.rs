@@ -57,6 +57,15 @@ impl Lifeline {
 
     /// Starts Lifeline on an existing data directory (a restart).
     pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Lifeline {
+        Self::start_full(data, &root().join("sip-config/lifeline.toml"), extra)
+    }
+
+    /// Starts Lifeline with another configuration (e.g. a changed copy of the demo).
+    pub fn start_with_config(config: &Path) -> Lifeline {
+        Self::start_full(tempfile::tempdir().unwrap(), config, &[])
+    }
+
+    fn start_full(data: tempfile::TempDir, config: &Path, extra: &[&str]) -> Lifeline {
         // Each server in this process gets its own 200-port RTP block; the process id
         // spreads concurrent test binaries apart.
         let block =
@@ -70,7 +79,7 @@ impl Lifeline {
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_lifeline"))
             .args(["serve", "--config"])
-            .arg(root().join("sip-config/lifeline.toml"))
+            .arg(config)
             .args([
                 "--sip-listen",
                 "127.0.0.1:0",
