@@ -315,3 +315,80 @@ fn after_hours_callers_leave_a_voice_message() {
         wav.len()
     );
 }
+
+/// The DTMF tones of a key: (row, column) frequencies.
+fn key_tones(key: char) -> (f64, f64) {
+    let rows = [697.0, 770.0, 852.0, 941.0];
+    let cols = [1209.0, 1336.0, 1477.0];
+    let (r, c) = match key {
+        '1' => (0, 0),
+        '2' => (0, 1),
+        '3' => (0, 2),
+        '4' => (1, 0),
+        '5' => (1, 1),
+        '6' => (1, 2),
+        '7' => (2, 0),
+        '8' => (2, 1),
+        '9' => (2, 2),
+        '*' => (3, 0),
+        '0' => (3, 1),
+        _ => (3, 2),
+    };
+    (rows[r], cols[c])
+}
+
+impl RawCall {
+    /// Presses `keys` in band: 100 ms of tone, 100 ms of silence each.
+    fn press(&mut self, keys: &str) {
+        for k in keys.chars() {
+            let (low, high) = key_tones(k);
+            self.send_audio(5, dtmf(low, high));
+            self.send_audio(5, |_| 0);
+        }
+    }
+}
+
+#[test]
+fn self_service_balance_query_reads_the_database() {
+    let server = Lifeline::start();
+    let csv = std::fs::read_to_string(common::root().join("sip-config/selfservice/balances.csv"))
+        .unwrap();
+    // The ID of the first demo row (the value is read back as audio, not kept).
+    let id = csv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("key,"))
+        .find_map(|l| l.split_once(',').map(|(id, _)| id))
+        .expect("a demo row");
+    let mut call = RawCall::place(&server, "12399", "bal1");
+    call.send_audio(250, |_| 0); // the welcome
+    call.press("9");
+    call.send_audio(25, |_| 0);
+    call.press(&format!("{id}#"));
+    call.send_audio(100, |_| 0); // the lookup and the start of the answer
+    call.request("BYE", 2, &server);
+    let rec = server.wait_call("the query record", |c| {
+        c["call_id"] == "bal1" && !c["ended_at"].is_null()
+    });
+    let path = rec["ivr_path"].as_array().cloned().unwrap_or_default();
+    let step = |node: &str, field: &str| {
+        path.iter()
+            .find(|s| s["node"] == node)
+            .and_then(|s| s[field].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(step("main", "digits").as_deref(), Some("9"), "{path:?}");
+    assert_eq!(
+        step("enter-id", "digits").as_deref(),
+        Some(id),
+        "the ID, without the # that ended it: {path:?}"
+    );
+    assert_eq!(
+        step("lookup", "result").as_deref(),
+        Some("found"),
+        "found in the database table: {path:?}"
+    );
+    assert!(
+        path.iter().any(|s| s["node"] == "balance"),
+        "the balance was read back: {path:?}"
+    );
+}

@@ -70,7 +70,9 @@ impl Lifeline {
         // spreads concurrent test binaries apart.
         let block =
             NEXT_RTP_BLOCK.fetch_add(1, Ordering::Relaxed) + (std::process::id() % 20) as u16 * 3;
-        let lo = 20_000 + (block % 60) * 200;
+        // 30000-32399: clear of the benchmarks in loadtest/ (20000-29999) and below the
+        // ephemeral range.
+        let lo = 30_000 + (block % 12) * 200;
         let rtp = format!("{lo}-{}", lo + 199);
         let stderr = std::fs::OpenOptions::new()
             .create(true)
