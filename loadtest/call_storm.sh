@@ -292,7 +292,8 @@ peak_calls = max([s["stats"].get("calls", 0) for s in samples] or [0])
 peak_tx = max([s["stats"].get("transactions", 0) for s in samples] or [0])
 idle = num("IDLE_RSS")
 hwm_run, hwm_end = num("HWM_RUN"), num("HWM_END")
-mem_per_call = round((hwm_run - idle) * 1024 / peak_calls) if peak_calls >= 100 else None
+# Only meaningful with a hold time: without one, "calls in progress" is a transient backlog.
+mem_per_call = round((hwm_run - idle) * 1024 / peak_calls) if peak_calls >= 100 and num("HOLD_MS") > 0 else None
 
 # Records inserted per second while sipp ran (from the newest record id each second).
 in_run = [s for s in samples if t0 <= s["t"] <= t1 and s["newest"] > 0]
@@ -422,7 +423,7 @@ INVITE->200    p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['m
 CPU            server {c['server_run']} %  sipp {c['sipp_run']} %  other work {c['other_processes_run']} %  (100 % = one core; server while draining records: {c['server_drain']} %)
 server threads {', '.join(f'{n} {v}%' for n, v in c['server_threads_run'].items())};  {c['server_cpu_us_per_call']} us CPU/call;  context switches/call {c['server_context_switches_per_call']}
 memory         RSS idle {m['idle_rss_kb']} kB, peak {m['peak_rss_kb_run']} kB (end {m['peak_rss_kb_end']}); peak calls {m['peak_concurrent_calls']}, peak transactions {m['peak_transactions']}
-               per concurrent call: {m['bytes_per_concurrent_call'] if m['bytes_per_concurrent_call'] is not None else 'n/a (fewer than 100 concurrent calls; use a hold time)'} bytes
+               per concurrent call: {m['bytes_per_concurrent_call'] if m['bytes_per_concurrent_call'] is not None else 'n/a (needs a hold time and >= 100 concurrent calls)'} bytes
 records        written {rec['written']} / attempted {rec['attempted']} (newest ended: {rec['newest_ended']}); {rec['inserted_per_s_during_run']} inserts/s during run, writer lag up to ~{rec['max_lag_records_est']} records, drained {rec['drain_s_after_sipp']} s later
 json           {E['OUT']}""")
 PY
