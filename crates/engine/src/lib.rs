@@ -7,6 +7,7 @@
 //! bytes and time.
 
 mod answered;
+mod bridge;
 mod calls;
 mod core;
 pub mod ivr;
