@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Issue 3 benchmark: N concurrent calls into 12345 (music on hold, 50 packets/s to each
+# caller) while each caller sends 50 packets/s of µ-law RTP to Lifeline.
+#
+#   loadtest/rtp/run.sh [calls...=500 1000 2000] [seconds=20]
+#
+# The last argument is the measured window in seconds when more than one is given.
+# Environment: LIFELINE_BIN=path (skip the build), RAMP_CPS=200, GEN_THREADS=1, SETTLE_S=3,
+# LOADTEST_KEEP=1 (keep the scratch dir), NO_RECORD=1 (a scratch copy of sip-config with
+# `record = false` on queue "citizen", to see what recording to WAV costs).
+# One fresh server per row, each in its own session (setsid); an EXIT trap stops it.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+ARGS=("$@")
+((${#ARGS[@]} == 0)) && ARGS=(500 1000 2000 20)
+((${#ARGS[@]} == 1)) && ARGS+=(20)
+SECS=${ARGS[-1]}
+unset 'ARGS[-1]'
+for v in "${ARGS[@]}" "$SECS"; do [[ $v =~ ^[0-9]+$ ]] || { echo "usage: $0 [calls...] [seconds]" >&2; exit 2; }; done
+HZ=$(getconf CLK_TCK)
+
+if [[ -n ${LIFELINE_BIN:-} ]]; then BIN=$LIFELINE_BIN; else
+  echo "building: cargo build --release -p lifeline" >&2
+  (cd "$ROOT" && cargo build --release -p lifeline >&2)
+  BIN="$ROOT/target/release/lifeline"
+fi
+(cd "$HERE" && cargo build --release --quiet >&2)
+GEN="$HERE/target/release/rtp-storm"
+
+WORK=$(mktemp -d /tmp/lifeline-rtp.XXXXXX)
+SERVER_PID="" GEN_PID=""
+stop_group() {
+  local pid=$1 grace=${2:-10} i
+  [[ -n $pid ]] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < grace * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  stop_group "$GEN_PID" 2; stop_group "$SERVER_PID" 15
+  if [[ ${LOADTEST_KEEP:-0} == 1 ]]; then echo "scratch kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+CONFIG="$ROOT/sip-config/lifeline.toml"
+if [[ ${NO_RECORD:-0} == 1 ]]; then
+  cp -r "$ROOT/sip-config" "$WORK/config"
+  sed -i 's/^name = "citizen"$/&\nrecord = false/' "$WORK/config/numbers.toml"
+  grep -q '^record = false' "$WORK/config/numbers.toml" || { echo "could not turn recording off" >&2; exit 1; }
+  CONFIG="$WORK/config/lifeline.toml"
+fi
+ROWS=()
+for N in "${ARGS[@]}"; do
+  rm -rf "$WORK/data"; mkdir -p "$WORK/data"
+  (cd "$ROOT" && exec setsid "$BIN" serve --config "$CONFIG" \
+    --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$WORK/data" \
+    --rtp-ports 20000-29998 --rtp-timeout-secs 0 \
+    >"$WORK/server.out" 2>"$WORK/server.err" </dev/null) &
+  SERVER_PID=$!
+  READY="" deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    READY=$(grep -m1 '^lifeline ready ' "$WORK/server.out" 2>/dev/null || true)
+    [[ -n $READY ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited:" >&2; cat "$WORK/server.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $READY ]] || { echo "server not ready in 60 s" >&2; exit 1; }
+  SIP_UDP=$(sed -n 's/.* sip_udp=\([^ ]*\).*/\1/p' <<<"$READY")
+  [[ $(cat "/proc/$SERVER_PID/comm") == lifeline ]] || { echo "pid $SERVER_PID is not lifeline" >&2; exit 1; }
+  sleep 1
+  echo "== $N calls, ${SECS} s window: server pid $SERVER_PID sip_udp=$SIP_UDP" >&2
+  (exec setsid timeout -s KILL $((N / ${RAMP_CPS:-200} + SECS + 90)) "$GEN" --sip "$SIP_UDP" \
+    --pid "$SERVER_PID" --calls "$N" --seconds "$SECS" --rate "${RAMP_CPS:-200}" \
+    --settle "${SETTLE_S:-3}" --hz "$HZ" --threads "${GEN_THREADS:-1}" >"$WORK/row" </dev/null) &
+  GEN_PID=$!
+  wait "$GEN_PID" || echo "generator exited with $?" >&2
+  GEN_PID=""
+  ROWS+=("$(cat "$WORK/row")")
+  echo "recordings: $(find "$WORK/data" -name '*.wav' | wc -l) WAV files, $(du -sh "$WORK/data" | cut -f1)" >&2
+  stop_group "$SERVER_PID" 15; SERVER_PID=""
+done
+
+echo
+echo "| calls | up / failed | rx pkt/call/s (50) | tx pkt/call/s | lost | late (>40 ms) | max gap | server CPU | server RSS | RSS/call | generator CPU |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
