@@ -22,8 +22,10 @@ use tokio::sync::mpsc;
 
 use crate::media::{MediaEvent, RtpSocket};
 
-/// How often the recording is flushed from memory to its file.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often the recording is flushed from memory to its file. Short, because what
+/// waits in memory is per call: at 250 ms a recorded call holds about 10 kB of audio
+/// instead of the ~40 kB (plus a same-sized scratch buffer) a one-second cadence keeps.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// What the core asks of a media task.
 #[derive(Debug)]
