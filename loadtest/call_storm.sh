@@ -13,6 +13,8 @@
 #   LOADTEST_LABEL=txt  free text stored in the JSON (e.g. "ramp 1/3")
 #   LOADTEST_QUIET_S=120  first wait up to this long for the machine to be quiet (other
 #                       processes using < 25 % of one core over 2 s); 0: don't wait
+#   LOADTEST_RTP_PORTS=LO-HI  server RTP range (default 20000-29999; pick another one if
+#                       another Lifeline on this machine uses that range at the same time)
 #   RUST_LOG            passed to the server (default: its own, "info")
 #
 # Everything runs on 127.0.0.1. The server and sipp each run in a session of their own
@@ -89,10 +91,12 @@ trap 'exit 130' INT TERM
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 QUIET=false
 quiet_deadline=$((SECONDS + ${LOADTEST_QUIET_S:-120}))
+quiet_in_a_row=0
 while :; do
   b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
   OTHER_BEFORE=$(((b1 - b0) * 100 / (2 * HZ)))
-  ((OTHER_BEFORE < 25)) && { QUIET=true; break; }
+  if ((OTHER_BEFORE < 25)); then quiet_in_a_row=$((quiet_in_a_row + 1)); else quiet_in_a_row=0; fi
+  ((quiet_in_a_row >= 3)) && { QUIET=true; break; } # 6 s quiet: not just a gap between runs
   ((SECONDS >= quiet_deadline)) && break
 done
 echo "machine busy before the run: ${OTHER_BEFORE}% of one core (quiet: $QUIET)" >&2
@@ -102,7 +106,7 @@ mkdir -p "$WORK/data"
 CONFIG=${LOADTEST_CONFIG:-$ROOT/sip-config/lifeline.toml}
 (cd "$ROOT" && exec setsid "$BIN" serve --config "$CONFIG" \
   --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$WORK/data" \
-  --rtp-ports 20000-29999 --rtp-timeout-secs 0 \
+  --rtp-ports "${LOADTEST_RTP_PORTS:-20000-29999}" --rtp-timeout-secs 0 \
   >"$WORK/server.out" 2>"$WORK/server.err" </dev/null) &
 SERVER_PID=$!
 
@@ -220,7 +224,11 @@ OUT="$RESULTS/$STAMP-r$RATE-d$DURATION-h$HOLD_MS.json"
 export WORK RATE DURATION HOLD_MS CALLS LIMIT HZ T0 T1 T2 SERVER_T0 SERVER_T1 SERVER_T2 \
   IDLE_RSS HWM_RUN HWM_END RSS_END ATTEMPTED WRITTEN ENDED SIPP_RC FINAL_STATS \
   SIPP_CPU_S HOST_T0 HOST_T1 QUIET OTHER_BEFORE CS_V0 CS_N0 CS_V1 CS_N1 OUT
-export LABEL=${LOADTEST_LABEL:-} BIN
+BIN_SHA=$(sha256sum "$BIN" | cut -c1-12)
+BIN_MTIME=$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)
+GIT_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+export RTP_PORTS=${LOADTEST_RTP_PORTS:-20000-29999}
+export LABEL=${LOADTEST_LABEL:-} BIN BIN_SHA BIN_MTIME GIT_REV
 python3 - <<'PY'
 import csv, glob, json, math, os, platform, statistics, subprocess, sys
 E = os.environ
@@ -338,8 +346,9 @@ summary = {
     "label": E.get("LABEL", ""),
     "date_utc": subprocess.run(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"], capture_output=True, text=True).stdout.strip(),
     "machine": {"cpus": os.cpu_count(), "cpu": cpu_model, "kernel": platform.release()},
-    "binary": E.get("BIN"),
-    "offered": {"rate_cps": int(num("RATE")), "duration_s": int(num("DURATION")), "hold_ms": int(num("HOLD_MS")),
+    "binary": {"path": E.get("BIN"), "sha256_12": E.get("BIN_SHA"), "built": E.get("BIN_MTIME"),
+               "checkout": E.get("GIT_REV")},
+    "rtp_ports": E.get("RTP_PORTS"), "offered": {"rate_cps": int(num("RATE")), "duration_s": int(num("DURATION")), "hold_ms": int(num("HOLD_MS")),
                 "calls": int(num("CALLS")), "sipp_limit": int(num("LIMIT"))},
     "sipp_exit": int(num("SIPP_RC")),
     "calls": {"created": created, "successful": ok, "failed": failed,
@@ -383,6 +392,7 @@ prev = None
 for s in samples:
     row = {"t_s": round((s["t"] - t0) / 1000, 1), "rss_kb": int(s["rss"] or 0),
            "calls": s["stats"].get("calls"), "transactions": s["stats"].get("transactions"),
+           "rtp_ports_free": s["stats"].get("rtp_ports_free"),
            "records": s["newest"]}
     if prev and s.get("minflt") is not None and prev.get("minflt") is not None:
         row["page_faults"] = s["minflt"] - prev["minflt"]
@@ -402,6 +412,19 @@ try:
 except FileNotFoundError:
     pass
 summary["timeline"] = {"server": timeline, "sipp": sipp_rows}
+# The server's own warnings and errors (ANSI colour stripped), counted by message.
+import re
+warn = {}
+try:
+    for line in open(f"{W}/server.err", errors="replace"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+        m = re.search(r"\b(WARN|ERROR)\b\s+\S+:\s+(.*?)(\s+\w+=|$)", line)
+        if m:
+            k = f"{m.group(1)} {m.group(2)}"
+            warn[k] = warn.get(k, 0) + 1
+except FileNotFoundError:
+    pass
+summary["server_warnings"] = warn
 errs = glob.glob(f"{W}/storm_*_errors.log")
 if errs and os.path.getsize(errs[0]) > 0:
     with open(errs[0], errors="replace") as f:
@@ -414,7 +437,7 @@ o, m, r, c = summary["offered"], summary["memory"], summary["retransmissions"], 
 lat = summary["invite_200_ms"]
 rec = summary["records"]
 print(f"""
-== call storm {summary['date_utc']}  {cpu_model} x{os.cpu_count()}
+== call storm {summary['date_utc']}  {cpu_model} x{os.cpu_count()}  binary {E.get('BIN_SHA')} (built {E.get('BIN_MTIME')}; checkout {E.get('GIT_REV')})
 offered        {o['rate_cps']} cps x {o['duration_s']} s, hold {o['hold_ms']} ms ({o['calls']} calls, sipp -l {o['sipp_limit']})
 calls          created {created}  ok {ok}  failed {failed} {summary['calls']['failed_breakdown'] or ''}  (sipp exit {summary['sipp_exit']})
 achieved       {summary['achieved_cps']} calls/s over {summary['run_s']} s
@@ -425,5 +448,6 @@ server threads {', '.join(f'{n} {v}%' for n, v in c['server_threads_run'].items(
 memory         RSS idle {m['idle_rss_kb']} kB, peak {m['peak_rss_kb_run']} kB (end {m['peak_rss_kb_end']}); peak calls {m['peak_concurrent_calls']}, peak transactions {m['peak_transactions']}
                per concurrent call: {m['bytes_per_concurrent_call'] if m['bytes_per_concurrent_call'] is not None else 'n/a (needs a hold time and >= 100 concurrent calls)'} bytes
 records        written {rec['written']} / attempted {rec['attempted']} (newest ended: {rec['newest_ended']}); {rec['inserted_per_s_during_run']} inserts/s during run, writer lag up to ~{rec['max_lag_records_est']} records, drained {rec['drain_s_after_sipp']} s later
+warnings       {', '.join(f'{k} x{v}' for k, v in warn.items()) or 'none'}
 json           {E['OUT']}""")
 PY
