@@ -60,6 +60,8 @@ pub struct PortPool {
 #[derive(Debug)]
 pub struct RtpSocket {
     socket: UdpSocket,
+    /// The RTCP socket on the next port up (RFC 3550 §11).
+    rtcp: UdpSocket,
     port: u16,
     pool: Arc<PortPool>,
 }
@@ -80,9 +82,14 @@ impl RtpSocket {
         self.port
     }
 
-    /// The bound socket.
+    /// The bound RTP socket.
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
+    }
+
+    /// The bound RTCP socket (RTP port + 1).
+    pub fn rtcp(&self) -> &UdpSocket {
+        &self.rtcp
     }
 }
 
@@ -110,18 +117,23 @@ impl PortPool {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .pop_front()?;
-            let bound = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port))
-                .and_then(|s| s.set_nonblocking(true).map(|()| s))
-                .and_then(UdpSocket::from_std);
-            match bound {
-                Ok(socket) => {
+            let bind = |p: u16| {
+                std::net::UdpSocket::bind(SocketAddr::new(self.ip, p))
+                    .and_then(|s| s.set_nonblocking(true).map(|()| s))
+                    .and_then(UdpSocket::from_std)
+            };
+            match bind(port).and_then(|rtp| bind(port + 1).map(|rtcp| (rtp, rtcp))) {
+                Ok((socket, rtcp)) => {
                     return Some(RtpSocket {
                         socket,
+                        rtcp,
                         port,
                         pool: self.clone(),
                     });
                 }
-                Err(e) => tracing::warn!(port, error = %e, "rtp port unavailable, skipping"),
+                Err(e) => {
+                    tracing::warn!(port, error = %e, "rtp/rtcp port pair unavailable, skipping")
+                }
             }
         }
     }
@@ -203,4 +215,48 @@ pub fn start_relay(
         drop((a, b));
     });
     handle
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn leases_hold_rtp_and_rtcp_and_skip_half_taken_pairs() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        // Find a free even/odd pair on loopback: ask the kernel for a port, round down.
+        let probe = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let lo = probe.local_addr().unwrap().port() & !1;
+        drop(probe);
+        let pool = PortPool::new(ip, lo, lo + 3);
+        // Someone else holds the RTCP port of the first pair: it is skipped.
+        let squatter = std::net::UdpSocket::bind((ip, lo + 1));
+        let lease = pool.lease();
+        if squatter.is_ok() {
+            assert_eq!(
+                lease.as_ref().map(RtpSocket::port),
+                Some(lo + 2),
+                "first pair skipped"
+            );
+        }
+        let Some(lease) = lease else { return };
+        let port = lease.port();
+        assert!(
+            std::net::UdpSocket::bind((ip, port)).is_err(),
+            "RTP port held"
+        );
+        assert!(
+            std::net::UdpSocket::bind((ip, port + 1)).is_err(),
+            "RTCP port held"
+        );
+        let free_before = pool.available();
+        drop(lease);
+        assert_eq!(
+            pool.available(),
+            free_before + 1,
+            "the pair goes back to the pool"
+        );
+    }
 }

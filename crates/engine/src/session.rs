@@ -102,6 +102,7 @@ pub fn start(
         let mut scratch = Vec::new();
         let mut out = Vec::with_capacity(200);
         let mut buf = [0u8; 1500];
+        let mut rtcp_buf = [0u8; 1500];
         let mut last_flush = Instant::now();
         loop {
             let wake = session
@@ -131,6 +132,10 @@ pub fn start(
                             }
                         }
                     }
+                }
+                Ok((n, from)) = sock.rtcp().recv_from(&mut rtcp_buf) => {
+                    // Reports from the peer's RTCP port: statistics only.
+                    session.receive(Instant::now(), from, &rtcp_buf[..n]);
                 }
                 Ok((n, from)) = sock.socket().recv_from(&mut buf) => {
                     if let Some(payload) = session.receive(Instant::now(), from, &buf[..n])
