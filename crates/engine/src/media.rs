@@ -108,10 +108,13 @@ impl PortPool {
         self.free.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Leases a port and binds it; ports another program holds are skipped (and kept
-    /// out of the pool until restart).
+    /// Leases a port and binds it; ports another program holds are skipped for now
+    /// (tried again on later leases).
     pub fn lease(self: &Arc<Self>) -> Option<RtpSocket> {
-        loop {
+        // Each pair is tried at most once per lease; a busy one goes to the back of the
+        // queue, so a port another program held for a while comes back into use.
+        let tries = self.available();
+        for _ in 0..tries {
             let port = self
                 .free
                 .lock()
@@ -132,10 +135,15 @@ impl PortPool {
                     });
                 }
                 Err(e) => {
-                    tracing::warn!(port, error = %e, "rtp/rtcp port pair unavailable, skipping")
+                    tracing::warn!(port, error = %e, "rtp/rtcp port pair busy, trying the next");
+                    self.free
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_back(port);
                 }
             }
         }
+        None
     }
 }
 
@@ -239,6 +247,11 @@ mod tests {
                 lease.as_ref().map(RtpSocket::port),
                 Some(lo + 2),
                 "first pair skipped"
+            );
+            assert_eq!(
+                pool.available(),
+                1,
+                "the busy pair stays in the pool for later"
             );
         }
         let Some(lease) = lease else { return };
