@@ -8,25 +8,11 @@
 
 use lifeline_config::SayAs;
 
-const DIGITS: [&str; 10] = [
-    "digit-0", "digit-1", "digit-2", "digit-3", "digit-4", "digit-5", "digit-6", "digit-7",
-    "digit-8", "digit-9",
-];
-const TEENS: [&str; 10] = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 8] = [
-    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
+// The words come from the configuration's lists, which validation checks for prompt
+// files: `digit-0`…`digit-9`, then `ten`…`nineteen`, then `twenty`…`ninety`.
+const DIGITS: &[&str] = SayAs::DIGIT_WORDS.split_at(10).0;
+const TEENS: &[&str] = SayAs::NUMBER_WORDS.split_at(10).0;
+const TENS: &[&str] = SayAs::NUMBER_WORDS.split_at(10).1.split_at(8).0;
 /// Scale words for groups of three digits, lowest first.
 const SCALES: [&str; 4] = ["", "thousand", "million", "billion"];
 
