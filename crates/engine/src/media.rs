@@ -173,8 +173,8 @@ impl MediaHandle {
         )
     }
 
-    /// Points leg `leg` (0 for a tone, 0/1 for a relay) at a new remote address, as a
-    /// re-INVITE may.
+    /// Points leg `leg` of the relay (0 the caller, 1 the called phone) at a new
+    /// remote address, as a re-INVITE may.
     pub fn set_remote(&self, leg: usize, addr: SocketAddr) {
         let _ = self.remote.send((leg, addr));
     }
