@@ -206,6 +206,8 @@ pub struct ClientTx {
     pub ack: Option<Vec<u8>>,
     /// A CANCEL was asked for before any provisional response arrived.
     pub cancel_pending: bool,
+    /// A CANCEL was sent (asking again does not send another).
+    pub cancel_sent: bool,
 }
 
 impl ClientTx {

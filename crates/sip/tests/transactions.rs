@@ -332,9 +332,13 @@ fn client_cancel_waits_for_a_provisional_response() {
         drain(&mut ep).0.is_empty(),
         "no CANCEL before a provisional response"
     );
+    ep.cancel(t0, tx);
     ep.handle_response(t0, response_to(&invite_bytes, 180, "b"));
     let (sent, events) = drain(&mut ep);
     assert!(matches!(events.as_slice(), [Event::Response { .. }]));
+    assert_eq!(sent.len(), 1, "asking twice sends one CANCEL");
+    ep.cancel(t0, tx);
+    assert!(drain(&mut ep).0.is_empty(), "nor does asking again later");
     let cancel = String::from_utf8_lossy(&sent[0].0).into_owned();
     assert!(cancel.starts_with("CANCEL sip:12345@192.0.2.1 SIP/2.0"));
     assert!(cancel.contains("CSeq: 1 CANCEL"));

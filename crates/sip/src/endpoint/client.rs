@@ -59,6 +59,7 @@ impl Endpoint {
                 deadlines,
                 ack: None,
                 cancel_pending: false,
+                cancel_sent: false,
             },
         );
         for slot in [TimerSlot::Retransmit, TimerSlot::Timeout] {
@@ -93,12 +94,15 @@ impl Endpoint {
         let Some(ct) = self.client.get_mut(&tx) else {
             return;
         };
-        if !ct.is_invite() {
+        if !ct.is_invite() || ct.cancel_sent {
             return;
         }
         match ct.state {
             ClientState::Calling => ct.cancel_pending = true,
-            ClientState::Proceeding => self.send_cancel(now, tx),
+            ClientState::Proceeding => {
+                ct.cancel_sent = true;
+                self.send_cancel(now, tx);
+            }
             _ => {}
         }
     }
@@ -168,8 +172,9 @@ impl Endpoint {
             (true, ClientState::Accepted, 200..=299) => {}
             (true, ClientState::Accepted, _) => deliver = false,
             (true, _, 100..=199) => {
-                if ct.state == ClientState::Calling {
-                    send_cancel = ct.cancel_pending;
+                if ct.state == ClientState::Calling && ct.cancel_pending {
+                    send_cancel = true;
+                    ct.cancel_sent = true;
                 }
                 ct.state = ClientState::Proceeding;
                 ct.deadlines.retransmit = None;
