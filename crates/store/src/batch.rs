@@ -23,6 +23,21 @@ pub struct CallEnd {
     pub ivr_path: Option<serde_json::Value>,
     /// The recording file, relative to the data directory.
     pub recording: Option<String>,
+    /// What the ACD did with the call, if it was queued.
+    pub queued: Option<Queued>,
+    /// The caller's rating after the call (1–5 by default).
+    pub satisfaction: Option<u8>,
+}
+
+/// A queued call's outcome, for its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The queue the caller waited in (the last one, after an overflow).
+    pub queue: String,
+    /// The agent who took the call, if one did.
+    pub agent: Option<String>,
+    /// Milliseconds waited before an agent answered or the caller left the queue.
+    pub wait_ms: i64,
 }
 
 /// One change in a batch.
@@ -60,12 +75,13 @@ impl Store {
     pub async fn write_calls(&self, writes: &[CallWrite]) -> Result<Vec<i64>, StoreError> {
         const INSERT: &str = "INSERT INTO calls \
              (call_id, caller, callee, transport, started_at, answered_at, ended_at, result, cause, \
-              ivr_path, recording) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+              ivr_path, recording, queue, agent, wait_ms, satisfaction) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
         const ANSWER: &str = "UPDATE calls SET answered_at = $2 \
                               WHERE id = $1 AND answered_at IS NULL AND ended_at IS NULL";
         const END: &str = "UPDATE calls SET ended_at = $2, result = $3, cause = $4, \
-                           ivr_path = $5, recording = $6 WHERE id = $1 AND ended_at IS NULL";
+                           ivr_path = $5, recording = $6, queue = $7, agent = $8, wait_ms = $9, \
+                           satisfaction = $10 WHERE id = $1 AND ended_at IS NULL";
         for w in writes {
             let end = match w {
                 CallWrite::Insert { end, .. } => end.as_ref(),
@@ -100,6 +116,10 @@ impl Store {
                             .bind(end.as_ref().and_then(|e| e.cause.as_deref()))
                             .bind(end.as_ref().and_then(|e| e.ivr_path.as_ref().map(|p| p.to_string())))
                             .bind(end.as_ref().and_then(|e| e.recording.as_deref()))
+                            .bind(end.as_ref().and_then(|e| e.queued.as_ref()).map(|q| q.queue.as_str()))
+                            .bind(end.as_ref().and_then(|e| e.queued.as_ref()).and_then(|q| q.agent.as_deref()))
+                            .bind(end.as_ref().and_then(|e| e.queued.as_ref()).map(|q| q.wait_ms))
+                            .bind(end.as_ref().and_then(|e| e.satisfaction).map(i32::from))
                             .fetch_one(&mut *tx)
                             .await
                             .map_err(error::query("write_calls insert"))?;
@@ -121,6 +141,10 @@ impl Store {
                             .bind(end.cause.as_deref())
                             .bind(end.ivr_path.as_ref().map(|p| p.to_string()))
                             .bind(end.recording.as_deref())
+                            .bind(end.queued.as_ref().map(|q| q.queue.as_str()))
+                            .bind(end.queued.as_ref().and_then(|q| q.agent.as_deref()))
+                            .bind(end.queued.as_ref().map(|q| q.wait_ms))
+                            .bind(end.satisfaction.map(i32::from))
                             .execute(&mut *tx)
                             .await
                             .map_err(error::query("write_calls end"))?;

@@ -102,7 +102,7 @@ impl FromStr for CallResult {
 
 /// A call as stored: serialized to JSON with exactly these snake_case field names, times as
 /// RFC 3339 UTC strings with milliseconds, absent values as `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
     /// Record id, increasing with each call started (newest is highest).
     pub id: i64,
@@ -131,6 +131,14 @@ pub struct CallRecord {
     /// The recording's file, relative to the data directory (never serialized).
     #[serde(skip)]
     pub recording_file: Option<String>,
+    /// The queue the caller waited in, if it was queued.
+    pub queue: Option<String>,
+    /// The agent who took the call.
+    pub agent: Option<String>,
+    /// Seconds in the queue before an agent answered or the caller left.
+    pub wait_seconds: Option<f64>,
+    /// The caller's rating after the call.
+    pub satisfaction: Option<i32>,
 }
 
 /// The API path of call `id`'s recording.
@@ -167,6 +175,10 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i32>,
 );
 
 /// `SELECT <every column of a record> FROM calls <rest>`.
@@ -174,7 +186,7 @@ macro_rules! select_calls {
     ($rest:literal) => {
         concat!(
             "SELECT id, call_id, caller, callee, transport, started_at, answered_at, ended_at, \
-             result, cause, ivr_path, recording FROM calls ",
+             result, cause, ivr_path, recording, queue, agent, wait_ms, satisfaction FROM calls ",
             $rest
         )
     };
@@ -194,6 +206,10 @@ fn record_from_row(row: Row) -> Result<CallRecord, StoreError> {
         cause,
         ivr_path,
         recording_file,
+        queue,
+        agent,
+        wait_ms,
+        satisfaction,
     ) = row;
     let result = result
         .parse()
@@ -214,6 +230,10 @@ fn record_from_row(row: Row) -> Result<CallRecord, StoreError> {
             .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
         recording: recording_file.as_ref().map(|_| recording_url(id)),
         recording_file,
+        queue,
+        agent,
+        wait_seconds: wait_ms.map(|ms| ms as f64 / 1000.0),
+        satisfaction,
     })
 }
 

@@ -30,14 +30,16 @@ mod batch;
 mod calls;
 mod error;
 mod migrations;
+mod queue_log;
 mod selfservice;
 mod store;
 mod time;
 mod voicemail;
 
-pub use batch::{CallEnd, CallWrite};
+pub use batch::{CallEnd, CallWrite, Queued};
 pub use calls::{CallRecord, CallResult, NewCall, RESTART_CAUSE, UnknownCallResult, recording_url};
 pub use error::StoreError;
+pub use queue_log::QueueLogEntry;
 pub use store::{Backend, SQLITE_FILE_NAME, Store};
 pub use time::Timestamp;
 pub use voicemail::{NewVoicemail, Voicemail};

@@ -36,6 +36,12 @@ const MIGRATIONS: &[Version] = &[
         sqlite: include_str!("../migrations/sqlite/0002_ivr.sql"),
         postgres: include_str!("../migrations/postgres/0002_ivr.sql"),
     },
+    Version {
+        version: 3,
+        description: "acd",
+        sqlite: include_str!("../migrations/sqlite/0003_acd.sql"),
+        postgres: include_str!("../migrations/postgres/0003_acd.sql"),
+    },
 ];
 
 /// The migrator for `backend`, holding every embedded migration.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use harness::{Db, error_chain};
 use lifeline_store::{
-    Backend, CallEnd, CallRecord, CallResult, CallWrite, NewCall, RESTART_CAUSE, Store, StoreError,
-    Timestamp,
+    Backend, CallEnd, CallRecord, CallResult, CallWrite, NewCall, QueueLogEntry, Queued,
+    RESTART_CAUSE, Store, StoreError, Timestamp,
 };
 use serde_json::json;
 
@@ -84,6 +84,7 @@ cases!(
     ivr_path_and_recording_kept,
     self_service_tables_are_replaced_whole,
     voicemails_are_listed_newest_first,
+    queue_outcome_and_queue_log_are_kept,
 );
 
 async fn call_lifecycle_is_recorded(db: Arc<Db>) {
@@ -108,6 +109,10 @@ async fn call_lifecycle_is_recorded(db: Arc<Db>) {
             ivr_path: None,
             recording: None,
             recording_file: None,
+            queue: None,
+            agent: None,
+            wait_seconds: None,
+            satisfaction: None,
         }
     );
 
@@ -160,6 +165,10 @@ async fn record_serializes_to_the_issue_contract(db: Arc<Db>) {
             "cause": null,
             "ivr_path": null,
             "recording": null,
+            "queue": null,
+            "agent": null,
+            "wait_seconds": null,
+            "satisfaction": null,
         })
     );
 
@@ -552,6 +561,8 @@ fn ended(offset_ms: i64, result: CallResult, cause: &str) -> CallEnd {
         cause: Some(cause.to_owned()),
         ivr_path: None,
         recording: None,
+        queued: None,
+        satisfaction: None,
     }
 }
 
@@ -733,4 +744,58 @@ async fn voicemails_are_listed_newest_first(db: Arc<Db>) {
         store.get_voicemail(ids[0]).await.unwrap().unwrap().file,
         "voicemail/vm0.wav"
     );
+}
+
+async fn queue_outcome_and_queue_log_are_kept(db: Arc<Db>) {
+    let store = db.open().await;
+    let mut end = ended(9_000, CallResult::Answered, "caller hung up");
+    end.queued = Some(Queued {
+        queue: "citizen".into(),
+        agent: Some("1001".into()),
+        wait_ms: 12_345,
+    });
+    end.satisfaction = Some(5);
+    let ids = store
+        .write_calls(&[CallWrite::Insert {
+            call: new_call(7),
+            answered_at: Some(at(1_000)),
+            end: Some(end),
+        }])
+        .await
+        .unwrap();
+    let rec = get(&store, ids[0]).await;
+    assert_eq!(
+        (
+            rec.queue.as_deref(),
+            rec.agent.as_deref(),
+            rec.wait_seconds,
+            rec.satisfaction
+        ),
+        (Some("citizen"), Some("1001"), Some(12.345), Some(5))
+    );
+    let json = serde_json::to_value(&rec).unwrap();
+    assert_eq!(json["wait_seconds"], json!(12.345));
+    let entry = |event: &str, call: Option<&str>| QueueLogEntry {
+        at: at(2_000),
+        call_id: call.map(str::to_owned),
+        queue: "citizen".into(),
+        agent: Some("1001".into()),
+        event: event.into(),
+        data: vec!["3".into(), "42".into()],
+    };
+    store
+        .append_queue_log(&[
+            entry("ENTERQUEUE", Some("c-7")),
+            entry("PAUSE", None),
+            entry("CONNECT", Some("c-7")),
+        ])
+        .await
+        .unwrap();
+    let of_call = store.queue_log(Some("c-7"), 100).await.unwrap();
+    let names: Vec<&str> = of_call.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["ENTERQUEUE", "CONNECT"]);
+    assert_eq!(of_call[1], entry("CONNECT", Some("c-7")));
+    let newest = store.queue_log(None, 2).await.unwrap();
+    let names: Vec<&str> = newest.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["PAUSE", "CONNECT"], "the newest two, oldest first");
 }
