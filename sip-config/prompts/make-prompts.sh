@@ -58,6 +58,20 @@ We will call you back on the next working day." 0.1
 say goodbye "Thank you for calling. Goodbye." 0.5
 say transferring "Please wait while we connect you to an agent."
 say please-hold "All our agents are busy. Please stay on the line, and the next available agent will answer."
+# Queue announcements ("You are caller number three. Your estimated wait is two minutes.")
+# and the post-call survey.
+say queue-position "You are caller number" 0.1
+say queue-wait "Your estimated wait is" 0.1
+say minute "minute." 0.4
+say minutes "minutes." 0.4
+say rate-call "Please rate this call. Press one for very poor, up to five for excellent."
+say thank-you "Thank you for your feedback. Goodbye." 0.5
+say callback-confirm "Thank you. You keep your place in the queue, and we will call you back. Goodbye." 0.5
+# Agent feature codes (*41 to *44).
+say agent-logged-in "You are logged in and available for calls."
+say agent-logged-out "You are logged out."
+say agent-on-break "You are on break."
+say agent-available "Welcome back. You are available for calls."
 
 # Words for `say` nodes: digits (as = "digits" and "number") and number words
 # (as = "number", read the English way: 3280.5 is "three thousand two hundred eighty

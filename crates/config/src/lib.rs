@@ -31,10 +31,11 @@ use std::path::Path;
 
 pub use error::{ConfigError, Diagnostic, Location};
 pub use flow::{Collect, Flow, Menu, Node, NodeKind, SayAs, Table, is_dtmf};
+pub use lifeline_acd::Strategy;
 pub use load::VERSION;
 pub use model::{
-    Callbox, Config, DigestAlgorithm, Number, NumberKind, Queue, Role, Route, Secret, Server, Sip,
-    Strategy, User,
+    Callbox, Config, DigestAlgorithm, Number, NumberKind, Queue, QueueMember, Role, Route, Secret,
+    Server, Sip, User,
 };
 pub use port_range::{MAX_RTP_PORT, PortRange, PortRangeError};
 pub use schedule::{Date, Schedule, TimeRange, WEEKDAYS};
@@ -115,7 +116,7 @@ realm = "lifeline"
         let config = from_str(&text, "mem.toml").unwrap();
         let sos = config.find_number("URN:Service:SOS").unwrap();
         assert_eq!(sos.kind(), NumberKind::Emergency);
-        assert_eq!(config.find_queue("emergency").unwrap().priority, 9);
+        assert_eq!(config.find_queue("emergency").unwrap().settings.priority, 9);
         assert!(config.find_number("110").is_none());
         assert!(config.find_user("1001").is_none() && config.find_callbox("box").is_none());
     }

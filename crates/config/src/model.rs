@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use lifeline_acd::{AgentSettings, Member, QueueSettings};
+
 use crate::PortRange;
 use crate::flow::{Flow, Table};
 use crate::schedule::Schedule;
@@ -327,39 +329,30 @@ impl Number {
     }
 }
 
-/// How a queue picks the agent to offer a call to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Ring every available member at once.
-    RingAll,
-    /// Members in configured order.
-    Linear,
-    /// Round robin, remembering the last member offered.
-    RrMemory,
-    /// The member idle the longest.
-    LeastRecent,
-    /// The member with the fewest answered calls.
-    FewestCalls,
-    /// A random member.
-    Random,
-    /// A random member weighted by penalty.
-    WRandom,
-}
-
 /// A `[[queues]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Queue {
     /// The queue's name, referenced by numbers and flows.
     pub name: String,
-    /// How an agent is picked.
-    pub strategy: Strategy,
-    /// Member user ids, in configured order (which `linear` follows).
-    pub members: Vec<String>,
-    /// Higher is served first when an agent is in several queues (0 by default).
-    pub priority: u8,
+    /// Members in configured order (which `linear` follows).
+    pub members: Vec<QueueMember>,
     /// Whether calls in this queue are recorded (true by default).
     pub record: bool,
+    /// Whether a caller whose agent hangs up first is asked for a rating (1–5).
+    pub satisfaction_survey: bool,
+    /// The key with which a waiting caller asks to be called back (keeping its place).
+    pub callback_key: Option<char>,
+    /// Strategy, weight, timeouts and the other ACD options, as the ACD takes them.
+    pub settings: QueueSettings,
+}
+
+/// One member of a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMember {
+    /// The user id.
+    pub id: String,
+    /// Penalty and tier in this queue.
+    pub member: Member,
 }
 
 /// What a user may do.
@@ -410,6 +403,8 @@ pub struct User {
     pub display_name: String,
     /// What the user may do.
     pub role: Role,
+    /// Wrap-up, ring timeout, auto-pause and skills when the user answers queue calls.
+    pub agent: AgentSettings,
 }
 
 /// A `[[callboxes]]` entry: an emergency call box and where it stands.

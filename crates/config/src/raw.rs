@@ -11,7 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::flow::{NodeKind, SayAs};
-use crate::model::{DigestAlgorithm, NumberKind, Role, Strategy};
+use lifeline_acd::{EmptyRule, Strategy};
+
+use crate::model::{DigestAlgorithm, NumberKind, Role};
 
 /// One configuration file: the entry file or an included one.
 ///
@@ -91,10 +93,40 @@ pub(crate) struct RawQueue {
     pub strategy: Strategy,
     #[serde(default)]
     pub members: Vec<Spanned<String>>,
+    /// Member id → penalty (0 when not listed).
+    #[serde(default)]
+    pub penalties: BTreeMap<String, Spanned<u32>>,
+    /// Member id → tier level (0 when not listed).
+    #[serde(default)]
+    pub tiers: BTreeMap<String, Spanned<u32>>,
     #[serde(default)]
     pub priority: u8,
     /// Record calls in this queue (default true).
     pub record: Option<bool>,
+    pub timeout_secs: Option<u32>,
+    pub max_len: Option<u32>,
+    pub join_empty: Option<EmptyRule>,
+    pub leave_empty: Option<EmptyRule>,
+    pub tier_wait_secs: Option<Spanned<u32>>,
+    pub penalty_widen: Option<Spanned<RawPenaltyWiden>>,
+    pub service_level_secs: Option<u32>,
+    pub announce_every_secs: Option<Spanned<u32>>,
+    pub exit_key: Option<Spanned<String>>,
+    pub callback_key: Option<Spanned<String>>,
+    pub overflow: Option<Spanned<String>>,
+    pub voicemail_on_timeout: Option<bool>,
+    pub ring_timeout_secs: Option<Spanned<u32>>,
+    pub satisfaction_survey: Option<bool>,
+}
+
+/// `penalty_widen = { every_secs, step, start }` of a queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPenaltyWiden {
+    pub every_secs: u32,
+    pub step: u32,
+    #[serde(default)]
+    pub start: u32,
 }
 
 /// `[[users]]`.
@@ -106,6 +138,11 @@ pub(crate) struct RawUser {
     pub display_name: Option<Spanned<String>>,
     #[serde(default)]
     pub role: Role,
+    pub wrap_up_secs: Option<u32>,
+    pub ring_timeout_secs: Option<Spanned<u32>>,
+    pub max_no_answer: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub skills: Vec<Spanned<String>>,
 }
 
 /// `[[callboxes]]`.

@@ -9,6 +9,7 @@
 
 mod entries;
 mod flows;
+mod queues;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -51,6 +52,7 @@ pub(crate) fn validate(files: &[SourceFile]) -> Result<Config, ConfigError> {
         |f| &f.raw.queues,
         |v, f, k, q| v.queue(f, k, q, &sip_names, &mut queue_names),
     );
+    v.overflow_targets(files, &queue_names);
     let mut schedule_names = HashMap::new();
     let schedules: Vec<Arc<_>> = v
         .each(
@@ -164,6 +166,16 @@ impl Validator {
                 Some(value.span()),
                 "must not be empty".to_owned(),
             );
+        }
+        ok
+    }
+
+    /// A number no smaller than `min`; reports `key` otherwise.
+    fn at_least(&mut self, file: &SourceFile, key: &str, value: &Spanned<u32>, min: u32) -> bool {
+        let ok = *value.get_ref() >= min;
+        if !ok {
+            let message = format!("expected at least {min}, got {}", value.get_ref());
+            self.error(file, key, Some(value.span()), message);
         }
         ok
     }

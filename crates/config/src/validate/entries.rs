@@ -1,18 +1,22 @@
-//! Checking the `[[users]]`, `[[callboxes]]`, `[[queues]]` and `[[numbers]]` arrays.
+//! Checking the `[[users]]`, `[[callboxes]]` and `[[numbers]]` arrays (`[[queues]]`
+//! are in `queues.rs`).
 //!
 //! This module owns the per-entry rules of the arrays that included files contribute:
-//! id syntax, empty passwords, coordinates, duplicates across files (users and call
-//! boxes share one SIP user name space), queue members that must be users, and the
-//! queue or flow (defined in `[[flows]]`) each kind of number needs.
+//! id syntax, empty passwords, coordinates, an agent's ACD settings, duplicates across
+//! files (users and call boxes share one SIP user name space), and the queue or flow
+//! (defined in `[[flows]]`) each kind of number needs.
 
 use std::collections::HashMap;
+use std::time::Duration;
+
+use lifeline_acd::AgentSettings;
 
 use toml::Spanned;
 
 use super::{Definition, Validator};
 use crate::load::SourceFile;
-use crate::model::{Callbox, Number, NumberKind, Queue, Route, Secret, User, number_key};
-use crate::raw::{RawCallbox, RawNumber, RawQueue, RawUser};
+use crate::model::{Callbox, Number, NumberKind, Route, Secret, User, number_key};
+use crate::raw::{RawCallbox, RawNumber, RawUser};
 
 impl Validator {
     pub(super) fn user(
@@ -27,6 +31,10 @@ impl Validator {
             password,
             display_name,
             role,
+            wrap_up_secs,
+            ring_timeout_secs,
+            max_no_answer,
+            skills,
         } = raw;
         let id_key = format!("{key}.id");
         let mut ok = self.id(file, &id_key, id);
@@ -43,11 +51,30 @@ impl Validator {
         if let Some(name) = display_name {
             ok &= self.non_empty(file, &format!("{key}.display_name"), name);
         }
+        if let Some(t) = ring_timeout_secs {
+            ok &= self.at_least(file, &format!("{key}.ring_timeout_secs"), t, 1);
+        }
+        if let Some(n) = max_no_answer {
+            ok &= self.at_least(file, &format!("{key}.max_no_answer"), n, 1);
+        }
+        let mut agent = AgentSettings {
+            wrap_up: Duration::from_secs(u64::from(wrap_up_secs.unwrap_or(0))),
+            max_no_answer: max_no_answer.as_ref().map(|n| *n.get_ref()),
+            ..AgentSettings::default()
+        };
+        if let Some(t) = ring_timeout_secs {
+            agent.ring_timeout = Duration::from_secs(u64::from(*t.get_ref()));
+        }
+        for (i, skill) in skills.iter().enumerate() {
+            ok &= self.id(file, &format!("{key}.skills[{i}]"), skill);
+            agent.skills.insert(skill.get_ref().clone(), 1);
+        }
         ok.then(|| User {
             id: id.get_ref().clone(),
             password: Secret::new(password.get_ref().clone()),
             display_name: display_name.as_ref().unwrap_or(id).get_ref().clone(),
             role: *role,
+            agent,
         })
     }
 
@@ -103,54 +130,6 @@ impl Validator {
             lon: *lon.get_ref(),
             zone: zone.as_ref().map(|z| z.get_ref().clone()),
             model: model.clone(),
-        })
-    }
-
-    pub(super) fn queue(
-        &mut self,
-        file: &SourceFile,
-        key: &str,
-        raw: &RawQueue,
-        sip_names: &HashMap<String, Definition>,
-        queue_names: &mut HashMap<String, Definition>,
-    ) -> Option<Queue> {
-        let RawQueue {
-            name,
-            strategy,
-            members,
-            priority,
-            record,
-        } = raw;
-        let name_key = format!("{key}.name");
-        let mut ok = self.id(file, &name_key, name);
-        // Defined even when malformed, so that references to it do not cascade.
-        ok &= self.define(
-            queue_names,
-            file,
-            &name_key,
-            name,
-            name.get_ref().clone(),
-            "queue name",
-        );
-        let mut listed: HashMap<&str, usize> = HashMap::new();
-        for (i, member) in members.iter().enumerate() {
-            let member_key = format!("{key}.members[{i}]");
-            let id = member.get_ref().as_str();
-            let message = match (sip_names.get(id), listed.insert(id, i)) {
-                (_, Some(first)) => format!("{id:?} is listed twice (also members[{first}])"),
-                (Some(def), None) if def.what == "user id" => continue,
-                (Some(_), None) => format!("{id:?} is a call box, not a user id"),
-                (None, None) => format!("{id:?} is not a user id (no [[users]] entry has it)"),
-            };
-            self.error(file, &member_key, Some(member.span()), message);
-            ok = false;
-        }
-        ok.then(|| Queue {
-            name: name.get_ref().clone(),
-            strategy: *strategy,
-            members: members.iter().map(|m| m.get_ref().clone()).collect(),
-            priority: *priority,
-            record: record.unwrap_or(true),
         })
     }
 
