@@ -7,8 +7,12 @@
 # The last argument is the measured window in seconds when more than one is given.
 # Environment: LIFELINE_BIN=path (skip the build), RAMP_CPS=200, GEN_THREADS=1, SETTLE_S=3,
 # LOADTEST_KEEP=1 (keep the scratch dir), NO_RECORD=1 (a scratch copy of sip-config with
-# `record = false` on queue "citizen", to see what recording to WAV costs).
+# `record = false` on queue "citizen", to see what recording to WAV costs),
+# LOADTEST_QUIET_S=120 (before each row, wait up to this long for other processes to use
+# < 25 % of one core for 6 s; 0: don't wait).
 # One fresh server per row, each in its own session (setsid); an EXIT trap stops it.
+# On stderr per row: how busy the machine was before it, and "other work" during it
+# (machine busy time − server − generator; only an indicator, see README.md).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -54,9 +58,25 @@ if [[ ${NO_RECORD:-0} == 1 ]]; then
   grep -q '^record = false' "$WORK/config/numbers.toml" || { echo "could not turn recording off" >&2; exit 1; }
   CONFIG="$WORK/config/lifeline.toml"
 fi
+# Other work shares these 2 cores; a row beside a compiler measures the compiler too.
+busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+child_cpu() { tr '\n' ' ' <"$1" | sed 's/[ms]/ /g' | awk '{print $5 * 60 + $6 + $7 * 60 + $8}'; }
+wait_quiet() {
+  local deadline=$((SECONDS + ${LOADTEST_QUIET_S:-120})) in_a_row=0 b0 b1 busy quiet=false
+  while :; do
+    b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
+    busy=$(((b1 - b0) * 100 / (2 * HZ)))
+    if ((busy < 25)); then in_a_row=$((in_a_row + 1)); else in_a_row=0; fi
+    ((in_a_row >= 3)) && { quiet=true; break; }
+    ((SECONDS >= deadline)) && break
+  done
+  echo "machine busy before the row: ${busy}% of one core (quiet: $quiet)" >&2
+}
 ROWS=()
 for N in "${ARGS[@]}"; do
   rm -rf "$WORK/data"; mkdir -p "$WORK/data"
+  ((${LOADTEST_QUIET_S:-120} > 0)) && wait_quiet
   (cd "$ROOT" && exec setsid "$BIN" serve --config "$CONFIG" \
     --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$WORK/data" \
     --rtp-ports 20000-29998 --rtp-timeout-secs 0 \
@@ -78,8 +98,17 @@ for N in "${ARGS[@]}"; do
     --pid "$SERVER_PID" --calls "$N" --seconds "$SECS" --rate "${RAMP_CPS:-200}" \
     --settle "${SETTLE_S:-3}" --hz "$HZ" --threads "${GEN_THREADS:-1}" >"$WORK/row" </dev/null) &
   GEN_PID=$!
+  HOST0=$(busy_ticks) SRV0=$(proc_ticks "$SERVER_PID") T0=$(date +%s%3N)
+  times >"$WORK/times0" # builtin: CPU of reaped children so far
   wait "$GEN_PID" || echo "generator exited with $?" >&2
+  times >"$WORK/times1" # the difference is the generator's (the only child reaped between)
+  HOST1=$(busy_ticks) SRV1=$(proc_ticks "$SERVER_PID") T1=$(date +%s%3N)
   GEN_PID=""
+  awk -v h="$((HOST1 - HOST0))" -v s="$((SRV1 - SRV0))" -v hz="$HZ" -v ms="$((T1 - T0))" \
+    -v g0="$(child_cpu "$WORK/times0")" -v g1="$(child_cpu "$WORK/times1")" 'BEGIN {
+      w = ms / 1000; g = g1 - g0
+      printf "other work during the row: %.0f%% of one core (machine %.0f%%, server %.0f%%, generator %.0f%%, %.0f s)\n",
+        100 * (h / hz - s / hz - g) / w, 100 * h / hz / w, 100 * s / hz / w, 100 * g / w, w }' >&2
   ROWS+=("$(cat "$WORK/row")")
   echo "recordings: $(find "$WORK/data" -name '*.wav' | wc -l) WAV files, $(du -sh "$WORK/data" | cut -f1)" >&2
   stop_group "$SERVER_PID" 15; SERVER_PID=""

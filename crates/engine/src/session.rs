@@ -2,6 +2,11 @@
 //! sans-IO [`MediaSession`] (prompts, music on hold, DTMF, inactivity), plus the call's
 //! recording and any voice message, streamed to WAV files under the data directory.
 //!
+//! When the call is connected to someone (an agent, a transfer target), the task also
+//! drives that party's leg — a second socket and session — and relays audio both
+//! ways through the two sessions, so each side keeps its own SSRC, sequence and clock
+//! and the recording holds the caller on one channel and the other party on the other.
+//!
 //! The core talks to it with [`MediaCmd`]s over a channel and hears back through
 //! [`MediaEvent`]s; dropping the [`SessionHandle`] ends the task, which then closes its
 //! files. Plays are tagged by the core (`token`) so a `PlaybackDone` can be matched to
@@ -9,23 +14,22 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufWriter;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use lifeline_media::g711::{alaw_to_linear, ulaw_to_linear};
-use lifeline_media::recorder::WavSink;
+use lifeline_media::recorder::{DRAIN_EVERY, WavSink};
 use lifeline_media::session::{MediaSession, PlayItem, SessionConfig, SessionEvent};
 use lifeline_media::tone::Law;
 use tokio::sync::mpsc;
 
 use crate::media::{MediaEvent, RtpSocket};
 
-/// How often the recording is flushed from memory to its file. Short, because what
-/// waits in memory is per call: at 250 ms a recorded call holds about 10 kB of audio
-/// instead of the ~40 kB (plus a same-sized scratch buffer) a one-second cadence keeps.
-const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// How often the recording is flushed from memory to its file: the cadence the
+/// recorder's buffer is sized for (200 ms: about 6 kB of G.711 per recorded call; each
+/// flush is one `write` to the file, which has no buffer of its own).
+const FLUSH_EVERY: Duration = DRAIN_EVERY;
 
 /// What the core asks of a media task.
 #[derive(Debug)]
@@ -51,6 +55,23 @@ pub enum MediaCmd {
     },
     /// End the voice message now (the caller pressed `#`).
     StopVoicemail,
+    /// Connect the caller to another party's leg: stop playing and relay audio both ways.
+    Bridge {
+        /// The other party's RTP socket.
+        sock: RtpSocket,
+        /// That leg's session, from its SDP answer.
+        config: SessionConfig,
+    },
+    /// Send the connected party's audio to a new address (its re-INVITE).
+    SetLegRemote(SocketAddr),
+    /// Disconnect the other party's leg (the caller hears silence until the next play).
+    Unbridge,
+}
+
+/// The other party's leg while the caller is connected to it.
+struct Bridged {
+    sock: RtpSocket,
+    session: MediaSession,
 }
 
 /// The core's end of a media task.
@@ -97,18 +118,27 @@ pub fn start(
             .recording
             .as_ref()
             .and_then(|rel| open_recording(&storage.data_dir, rel));
+        if sink.is_none() {
+            // Nowhere to write: do not buffer the recording either.
+            session.take_recorder();
+        }
         let mut tokens: HashMap<u64, u64> = HashMap::new();
         let mut voicemail: Option<Voicemail> = None;
-        let mut scratch = Vec::new();
         let mut out = Vec::with_capacity(200);
         let mut buf = [0u8; 1500];
         let mut rtcp_buf = [0u8; 1500];
+        let mut leg_buf = [0u8; 1500];
+        let mut bridged: Option<Bridged> = None;
         let mut last_flush = Instant::now();
         loop {
             let wake = session
                 .poll_timeout()
                 .unwrap_or_else(|| Instant::now() + FLUSH_EVERY);
             let wake = voicemail.as_ref().map_or(wake, |v| wake.min(v.until));
+            let wake = bridged
+                .as_ref()
+                .and_then(|b| b.session.poll_timeout())
+                .map_or(wake, |t| wake.min(t));
             tokio::select! {
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
@@ -131,6 +161,17 @@ pub fn start(
                                 finish_voicemail(call, v, &storage, &events);
                             }
                         }
+                        MediaCmd::Bridge { sock, config } => {
+                            tokens.clear();
+                            session.stop();
+                            bridged = Some(Bridged { sock, session: MediaSession::new(config, Instant::now()) });
+                        }
+                        MediaCmd::Unbridge => bridged = None,
+                        MediaCmd::SetLegRemote(addr) => {
+                            if let Some(b) = bridged.as_mut() {
+                                b.session.set_remote(addr);
+                            }
+                        }
                     }
                 }
                 Ok((n, from)) = sock.rtcp().recv_from(&mut rtcp_buf) => {
@@ -138,19 +179,53 @@ pub fn start(
                     session.receive(Instant::now(), from, &rtcp_buf[..n]);
                 }
                 Ok((n, from)) = sock.socket().recv_from(&mut buf) => {
-                    if let Some(payload) = session.receive(Instant::now(), from, &buf[..n])
-                        && let Some(v) = voicemail.as_mut()
-                    {
-                        v.samples.extend(payload.iter().map(|b| match law {
-                            Law::Ulaw => ulaw_to_linear(*b),
-                            Law::Alaw => alaw_to_linear(*b),
-                        }));
+                    let now = Instant::now();
+                    if let Some(payload) = session.receive(now, from, &buf[..n]) {
+                        if let Some(v) = voicemail.as_mut() {
+                            v.samples.extend(payload.iter().map(|b| match law {
+                                Law::Ulaw => ulaw_to_linear(*b),
+                                Law::Alaw => alaw_to_linear(*b),
+                            }));
+                        }
+                        if let Some(b) = bridged.as_mut() {
+                            b.session.send_audio(now, payload);
+                        }
                     }
                 }
-                () = tokio::time::sleep_until(wake.into()) => session.handle_timeout(Instant::now()),
+                Ok((n, from)) = async {
+                    match &bridged {
+                        Some(b) => b.sock.socket().recv_from(&mut leg_buf).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let now = Instant::now();
+                    if let Some(b) = bridged.as_mut()
+                        && let Some(payload) = b.session.receive(now, from, &leg_buf[..n])
+                    {
+                        session.send_audio(now, payload);
+                    }
+                }
+                () = tokio::time::sleep_until(wake.into()) => {
+                    let now = Instant::now();
+                    session.handle_timeout(now);
+                    if let Some(b) = bridged.as_mut() {
+                        b.session.handle_timeout(now);
+                    }
+                }
             }
             while let Some(to) = session.poll_transmit_into(&mut out) {
                 let _ = sock.socket().try_send_to(&out, to);
+            }
+            if let Some(b) = bridged.as_mut() {
+                while let Some(to) = b.session.poll_transmit_into(&mut out) {
+                    let _ = b.sock.socket().try_send_to(&out, to);
+                }
+                while let Some(ev) = b.session.poll_event() {
+                    // The other party's keys are not the caller's; its silence is the call's.
+                    if ev == SessionEvent::Inactive {
+                        let _ = events.send(MediaEvent::Inactive { call });
+                    }
+                }
             }
             while let Some(ev) = session.poll_event() {
                 let ev = match ev {
@@ -175,35 +250,34 @@ pub fn start(
             if last_flush.elapsed() >= FLUSH_EVERY {
                 last_flush = Instant::now();
                 if let (Some(s), Some(rec)) = (sink.as_mut(), session.recorder_mut())
-                    && let Err(e) = rec.write_ready(s, &mut scratch)
+                    && let Err(e) = rec.write_ready(s)
                 {
                     tracing::warn!(call, error = %e, "recording write failed; recording stops");
                     sink = None;
+                    session.take_recorder();
                 }
             }
         }
         if let Some(v) = voicemail.take() {
             finish_voicemail(call, v, &storage, &events);
         }
-        if let (Some(mut s), Some(mut rec)) = (sink, session.take_recorder()) {
-            scratch.clear();
-            rec.drain_all(&mut scratch);
-            if let Err(e) = s.write_interleaved(&scratch).and_then(|()| s.finish()) {
-                tracing::warn!(call, error = %e, "recording could not be finished");
-            }
+        if let (Some(s), Some(rec)) = (sink, session.take_recorder())
+            && let Err(e) = rec.finish(s)
+        {
+            tracing::warn!(call, error = %e, "recording could not be finished");
         }
     });
     SessionHandle { cmds }
 }
 
-fn open_recording(data_dir: &std::path::Path, rel: &str) -> Option<WavSink<BufWriter<File>>> {
+fn open_recording(data_dir: &std::path::Path, rel: &str) -> Option<WavSink<File>> {
     let path = data_dir.join(rel);
     let opened = path
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
         .and_then(|()| File::create(&path))
         .map_err(|e| e.to_string())
-        .and_then(|f| WavSink::new(BufWriter::new(f)).map_err(|e| e.to_string()));
+        .and_then(|f| WavSink::new(f).map_err(|e| e.to_string()));
     match opened {
         Ok(sink) => Some(sink),
         Err(e) => {

@@ -17,7 +17,7 @@
 //! | [`resample`] | band-limited sample-rate conversion |
 //! | [`recorder`] | two-channel call recording, streamed out as stereo WAV |
 //!
-//! Dependencies: std, thiserror, hound (WAV writing).
+//! Dependencies: std, thiserror, hound (reading WAV prompts).
 
 pub mod dtmf;
 pub mod g711;

@@ -238,7 +238,9 @@ impl MediaSession {
             last_sr: None,
             last_rx: now,
             inactive_reported: false,
-            recorder: config.record.then(|| Recorder::new(RECORDER_BUFFER)),
+            recorder: config
+                .record
+                .then(|| Recorder::new(config.law, RECORDER_BUFFER)),
             transmits: VecDeque::with_capacity(4),
             spare: Vec::new(),
             events: VecDeque::new(),
@@ -420,17 +422,16 @@ impl MediaSession {
         self.tick += 1;
         self.next_tick += FRAME_DURATION;
 
-        let heard = match self.jitter.pop() {
+        match self.jitter.pop() {
             Frame::Audio { payload, .. } => {
                 let n = decode_into(self.cfg.law, payload, &mut self.pcm);
                 self.pcm[n..].fill(0);
-                true
+                if let Some(rec) = &mut self.recorder {
+                    rec.push_caller(index, payload);
+                }
             }
-            Frame::Missing => {
-                self.pcm.fill(0);
-                false
-            }
-        };
+            Frame::Missing => self.pcm.fill(0),
+        }
         if let Some(detector) = &mut self.inband
             && !self.rfc4733_seen
             && let Some(digit) = detector.process(&self.pcm)
@@ -439,9 +440,6 @@ impl MediaSession {
                 digit,
                 via: DtmfVia::Inband,
             });
-        }
-        if heard && let Some(rec) = &mut self.recorder {
-            rec.push_caller(index, &self.pcm);
         }
 
         let played = self
@@ -458,7 +456,7 @@ impl MediaSession {
             if played.audible
                 && let Some(rec) = &mut self.recorder
             {
-                rec.push_other(index, &self.out_pcm);
+                rec.push_other(index, &self.out_payload);
             }
         } else {
             let due = self.start + Duration::from_millis(20 * index);

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{CLOCK_RATE, DtmfVia, FRAME_DURATION, LATCH_PACKETS, MediaSession, SessionEvent};
-use crate::g711::decode_into;
 use crate::rtcp::{self, Report, SenderInfo};
 use crate::rtp::{self, RtpHeader};
 use crate::tone::FRAME_SAMPLES;
@@ -145,9 +144,7 @@ impl MediaSession {
                 _ => frames,
             };
             self.relay_frame = Some(index);
-            let mut pcm = [0i16; FRAME_SAMPLES];
-            decode_into(self.cfg.law, payload, &mut pcm);
-            rec.push_other(index, &pcm);
+            rec.push_other(index, payload);
         }
         true
     }
