@@ -10,28 +10,7 @@ mod common;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{Lifeline, RtpSink, assert_sipp_ok, free_port, sipp, sipp_spawn, wait_for};
-
-fn register(server: &Lifeline, transport: &str, user: &str, password: &str, contact_port: u16) {
-    let out = sipp(
-        "register.xml",
-        server.sip,
-        transport,
-        &[
-            "-au",
-            user,
-            "-ap",
-            password,
-            "-set",
-            "user",
-            user,
-            "-set",
-            "contact_port",
-            &contact_port.to_string(),
-        ],
-    );
-    assert_sipp_ok(&out, "register", server);
-}
+use common::{Lifeline, RtpSink, assert_sipp_ok, free_port, register, sipp, sipp_spawn, wait_for};
 
 fn registration_with_digest(transport: &str) {
     let server = Lifeline::start();

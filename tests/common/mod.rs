@@ -5,6 +5,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod raw_call;
+pub mod ws;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -152,6 +155,13 @@ impl Lifeline {
         http(self.http, "POST", path)
     }
 
+    /// POST `body` (JSON text) to `path`: status and JSON body.
+    pub fn post_json(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (status, raw) = http_request(self.http, "POST", path, body);
+        let json = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
     /// The call records, newest first.
     pub fn calls(&self) -> Vec<serde_json::Value> {
         let (status, body) = self.get("/api/v1/calls");
@@ -217,11 +227,18 @@ pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Val
 
 /// The status and raw body of a request (for audio).
 pub fn http_raw(addr: SocketAddr, method: &str, path: &str) -> (u16, Vec<u8>) {
+    http_request(addr, method, path, "")
+}
+
+/// The status and raw body of a request carrying `body` (JSON when not empty).
+pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let len = body.len();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n{body}"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -349,4 +366,48 @@ pub fn assert_sipp_ok(out: &Output, what: &str, server: &Lifeline) {
             .collect::<Vec<_>>()
             .join("\n"),
     );
+}
+
+/// A copy of the demo config (`sip-config/`) with `extra` appended to its `flows.toml`
+/// (flows, schedules, numbers), for a test that needs a line the demo lacks.
+pub fn demo_config_plus(extra: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().map(Result::unwrap) {
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&root().join("sip-config"), dir.path());
+    let mut flows = std::fs::read_to_string(dir.path().join("flows.toml")).unwrap();
+    flows.push_str(extra);
+    std::fs::write(dir.path().join("flows.toml"), flows).unwrap();
+    dir
+}
+
+/// Registers `user` with digest auth through real sipp, its contact on `contact_port`.
+pub fn register(server: &Lifeline, transport: &str, user: &str, password: &str, contact_port: u16) {
+    let out = sipp(
+        "register.xml",
+        server.sip,
+        transport,
+        &[
+            "-au",
+            user,
+            "-ap",
+            password,
+            "-set",
+            "user",
+            user,
+            "-set",
+            "contact_port",
+            &contact_port.to_string(),
+        ],
+    );
+    assert_sipp_ok(&out, "register", server);
 }

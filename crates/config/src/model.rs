@@ -342,6 +342,8 @@ pub struct Queue {
     pub satisfaction_survey: bool,
     /// The key with which a waiting caller asks to be called back (keeping its place).
     pub callback_key: Option<char>,
+    /// A caller who hangs up while waiting is called back instead of lost.
+    pub callback_on_abandon: bool,
     /// Strategy, weight, timeouts and the other ACD options, as the ACD takes them.
     pub settings: QueueSettings,
 }

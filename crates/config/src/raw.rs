@@ -113,6 +113,7 @@ pub(crate) struct RawQueue {
     pub announce_every_secs: Option<Spanned<u32>>,
     pub exit_key: Option<Spanned<String>>,
     pub callback_key: Option<Spanned<String>>,
+    pub callback_on_abandon: Option<bool>,
     pub overflow: Option<Spanned<String>>,
     pub voicemail_on_timeout: Option<bool>,
     pub ring_timeout_secs: Option<Spanned<u32>>,

@@ -12,11 +12,10 @@
 //! commands and database lookups, and feeds what happens back into it. Until the ACD
 //! arrives, a caller sent to a queue waits with music on hold.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lifeline_config::{Config, Flow, Route};
-use lifeline_media::session::{PlayItem, SessionConfig};
+use lifeline_config::{Config, Route};
+use lifeline_media::session::PlayItem;
 use lifeline_sip::SipMessage;
 use lifeline_sip::sdp::Negotiated;
 use lifeline_store::{NewVoicemail, Timestamp};
@@ -29,12 +28,12 @@ use crate::session::{self, MediaCmd, SessionHandle, Storage};
 
 /// The prompt callers in a queue hear when the queue names none.
 const DEFAULT_MOH: &str = "music-on-hold";
+/// The queue priority of emergency calls: above every hotline caller.
+pub(crate) const EMERGENCY_PRIORITY: u8 = 255;
 
 /// Lifeline's side of a call it answers.
 #[derive(Debug, Default)]
 pub struct Answered {
-    /// The IVR flow of the dialled number, if it has one.
-    flow: Option<Arc<Flow>>,
     /// The number dialled.
     dialled: String,
     session: Option<SessionHandle>,
@@ -47,6 +46,17 @@ pub struct Answered {
     in_voicemail: bool,
     /// The flow or queue asks for the call to be recorded.
     record: bool,
+    /// The call's time in the ACD, once it joined a queue.
+    pub(crate) queued: Option<crate::queueing::QueueVisit>,
+    /// Play this prompt, then hang up with this cause (a feature code, a callback
+    /// request).
+    pub(crate) confirm: Option<(&'static str, Cause)>,
+    /// The post-call survey, once it has started.
+    pub(crate) survey: Option<crate::survey::Survey>,
+    /// The caller's rating from the survey.
+    pub(crate) satisfaction: Option<u8>,
+    /// A voice message the queue takes after its timeout.
+    pub(crate) queue_voicemail: Option<crate::leaving::QueueVoicemail>,
 }
 
 impl Answered {
@@ -65,17 +75,35 @@ impl Answered {
             None => true,
         };
         Answered {
-            flow,
             dialled: dialled.to_owned(),
             record,
             ..Answered::default()
         }
     }
 
-    /// Points the caller's media at a new address (a re-INVITE).
-    pub fn move_media(&self, to: std::net::SocketAddr) {
+    /// A feature-code call to `dialled`: Lifeline plays `prompt` and hangs up.
+    pub fn confirmation(dialled: &str, prompt: &'static str) -> Answered {
+        Answered {
+            dialled: dialled.to_owned(),
+            confirm: Some((prompt, Cause::FeatureDone)),
+            ..Answered::default()
+        }
+    }
+
+    /// The number dialled.
+    pub fn dialled(&self) -> &str {
+        &self.dialled
+    }
+
+    /// Points the caller's media (or, with `caller` false, the connected party's) at a
+    /// new address (a re-INVITE).
+    pub fn move_media(&self, caller: bool, to: std::net::SocketAddr) {
         if let Some(s) = &self.session {
-            s.send(MediaCmd::SetRemote(to));
+            s.send(if caller {
+                MediaCmd::SetRemote(to)
+            } else {
+                MediaCmd::SetLegRemote(to)
+            });
         }
     }
 
@@ -84,6 +112,8 @@ impl Answered {
         EndExtras {
             ivr_path: self.ivr.and_then(|i| serde_json::to_value(i.path()).ok()),
             recording: self.recording,
+            queued: self.queued.as_ref().map(|v| v.outcome()),
+            satisfaction: self.satisfaction,
         }
     }
 }
@@ -132,35 +162,82 @@ impl Core {
                 file_safe(&call_id)
             )
         });
-        let config = SessionConfig {
-            law: crate::calls::law(negotiated),
-            payload_type: negotiated.codec_pt,
-            dtmf_pt: negotiated.dtmf_pt,
-            remote: negotiated.remote_addr,
-            ssrc: rand::random(),
-            seq: rand::random(),
-            ts: rand::random(),
-            inband_dtmf: true,
-            inactivity,
-            record: recording.is_some(),
-        };
+        let config =
+            crate::calls::session_config(negotiated, inactivity, true, recording.is_some());
         let storage = Storage {
             data_dir,
             recording: recording.clone(),
         };
         c.answered.recording = recording;
         c.answered.session = Some(session::start(id, sock, config, storage, events));
-        match c.answered.flow.clone() {
-            Some(flow) => {
-                c.answered.ivr = Some(Box::new(Ivr::start(flow, now, unix_secs())));
-                self.pump_ivr(now, id);
-            }
-            None => self.hold(id, None),
+        if let Some((prompt, cause)) = c.answered.confirm {
+            return self.confirm_and_hang_up(id, prompt, cause);
+        }
+        let dialled = c.answered.dialled.clone();
+        if !self.route_to(now, id, &dialled) {
+            self.hold(id, None);
         }
     }
 
+    /// Sends an answered caller where `number` leads: its IVR flow (continuing the
+    /// path so far, for a transfer) or its queue. False if `number` is not configured.
+    pub(crate) fn route_to(&mut self, now: Instant, id: u64, number: &str) -> bool {
+        let Some(route) = self.config.find_number(number).map(|n| n.route.clone()) else {
+            return false;
+        };
+        match route {
+            Route::Ivr { flow } => {
+                let Some(flow) = self.config.find_flow(&flow).cloned() else {
+                    return false;
+                };
+                let Some(c) = self.calls.get_mut(&id) else {
+                    return true;
+                };
+                match c.answered.ivr.as_mut() {
+                    Some(ivr) => ivr.switch_flow(flow, unix_secs()),
+                    None => c.answered.ivr = Some(Box::new(Ivr::start(flow, now, unix_secs()))),
+                }
+                self.pump_ivr(now, id);
+            }
+            Route::Queue { queue } => self.enter_queue(now, id, &queue, 0, &[], None),
+            Route::Emergency { queue } => {
+                self.enter_queue(now, id, &queue, EMERGENCY_PRIORITY, &[], None)
+            }
+        }
+        true
+    }
+
+    /// Plays `prompt` to the caller, then hangs up with `cause`. Without the prompt (a
+    /// config that lacks it), a moment of silence.
+    pub(crate) fn confirm_and_hang_up(&mut self, id: u64, prompt: &'static str, cause: Cause) {
+        let item = self.prompts.get(prompt).map_or(
+            PlayItem::Silence(Duration::from_millis(500)),
+            PlayItem::Prompt,
+        );
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.answered.confirm = Some((prompt, cause));
+        }
+        self.play(id, vec![item]);
+    }
+
+    /// Records what the caller says, up to `max` (`#` ends it), as a voice message;
+    /// `on_voicemail_done` hears when it ends.
+    pub(crate) fn record_voicemail(&mut self, id: u64, max: Duration) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let call_id = c.a_invite.call_id().unwrap_or("").to_owned();
+        let file = format!(
+            "voicemail/{}/{}-{id}.wav",
+            day(SystemTime::now()),
+            file_safe(&call_id)
+        );
+        c.answered.in_voicemail = true;
+        self.media_cmd(id, MediaCmd::RecordVoicemail { file, max });
+    }
+
     /// Sends a command to the call's media task.
-    fn media_cmd(&self, id: u64, cmd: MediaCmd) {
+    pub(crate) fn media_cmd(&self, id: u64, cmd: MediaCmd) {
         if let Some(s) = self
             .calls
             .get(&id)
@@ -171,7 +248,7 @@ impl Core {
     }
 
     /// Plays `items` to the caller; the IVR hears of their end.
-    fn play(&mut self, id: u64, items: Vec<PlayItem>) {
+    pub(crate) fn play(&mut self, id: u64, items: Vec<PlayItem>) {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -183,13 +260,17 @@ impl Core {
     }
 
     /// Music on hold until something else happens to the call.
-    fn hold(&mut self, id: u64, moh: Option<&str>) {
-        let moh = self
-            .prompts
-            .get(moh.unwrap_or(DEFAULT_MOH))
-            .or_else(|| self.prompts.get(DEFAULT_MOH));
-        let items = moh.map(|p| vec![PlayItem::Loop(p)]).unwrap_or_default();
+    pub(crate) fn hold(&mut self, id: u64, moh: Option<&str>) {
+        let items = self.moh_item(moh).into_iter().collect();
         self.play(id, items);
+    }
+
+    /// The music on hold `moh` (or the default) as an endless play item.
+    pub(crate) fn moh_item(&self, moh: Option<&str>) -> Option<PlayItem> {
+        self.prompts
+            .get(moh.unwrap_or(DEFAULT_MOH))
+            .or_else(|| self.prompts.get(DEFAULT_MOH))
+            .map(PlayItem::Loop)
     }
 
     /// Feeds `input` to the call's IVR and carries out what it asks.
@@ -236,28 +317,18 @@ impl Core {
                     self.play(id, items);
                 }
                 IvrAction::StopPlayback => self.media_cmd(id, MediaCmd::Stop),
-                IvrAction::Queue { queue, moh, .. } => {
-                    tracing::info!(call = id, %queue, "caller queued");
-                    self.hold(id, moh.as_deref());
-                }
+                IvrAction::Queue {
+                    queue,
+                    priority,
+                    skills,
+                    moh,
+                } => self.enter_queue(now, id, &queue, priority, &skills, moh.as_deref()),
                 IvrAction::Transfer { number } => {
-                    tracing::warn!(call = id, %number, "transfer from the IVR is not supported yet");
-                    self.hangup(now, id, Cause::IvrFinished);
-                    return;
+                    // A transfer to an IVR number continues here with that flow.
+                    self.transfer(now, id, &number);
                 }
                 IvrAction::RecordVoicemail { max_secs } => {
-                    let Some(c) = self.calls.get_mut(&id) else {
-                        return;
-                    };
-                    let call_id = c.a_invite.call_id().unwrap_or("").to_owned();
-                    let file = format!(
-                        "voicemail/{}/{}-{id}.wav",
-                        day(SystemTime::now()),
-                        file_safe(&call_id)
-                    );
-                    c.answered.in_voicemail = true;
-                    let max = Duration::from_secs(u64::from(max_secs));
-                    self.media_cmd(id, MediaCmd::RecordVoicemail { file, max });
+                    self.record_voicemail(id, Duration::from_secs(u64::from(max_secs)));
                 }
                 IvrAction::Query { table, key } => {
                     let store = self.store.clone();
@@ -294,18 +365,28 @@ impl Core {
             }
             return;
         }
+        if self.survey_digit(id, digit) {
+            return;
+        }
+        if self.queue_digit(now, id, digit) {
+            return;
+        }
         self.ivr_input(now, id, IvrInput::Digit(digit));
     }
 
     /// A play tagged `token` ended.
     pub(crate) fn on_playback_done(&mut self, now: Instant, id: u64, token: u64) {
-        if self
-            .calls
-            .get(&id)
-            .is_some_and(|c| c.answered.play_token == token)
-        {
-            self.ivr_input(now, id, IvrInput::PlaybackDone);
+        let Some(c) = self.calls.get(&id) else { return };
+        if c.answered.play_token != token {
+            return;
         }
+        if let Some((_, cause)) = c.answered.confirm {
+            return self.hangup(now, id, cause);
+        }
+        if self.survey_playback_done(now, id) || self.queue_voicemail_step(id) {
+            return;
+        }
+        self.ivr_input(now, id, IvrInput::PlaybackDone);
     }
 
     /// A voice message ended: keep it, then let the IVR go on.
@@ -340,7 +421,9 @@ impl Core {
                 }
             });
         }
-        self.ivr_input(now, id, IvrInput::RecordingDone);
+        if !self.queue_voicemail_step(id) {
+            self.ivr_input(now, id, IvrInput::RecordingDone);
+        }
     }
 
     /// The answer to an IVR's self-service lookup.

@@ -43,6 +43,24 @@ pub enum Cause {
     Shutdown,
     /// The IVR flow ended the call (a hangup node, or an action not supported).
     IvrFinished,
+    /// The IVR transferred the call and nobody took it.
+    TransferFailed,
+    /// The IVR transferred the call and it rang out.
+    TransferNotAnswered,
+    /// The queue would not take the caller (full, or no agents to wait for).
+    QueueRefused,
+    /// The caller waited for the queue timeout.
+    QueueTimeout,
+    /// The queue's agents all left while the caller waited.
+    QueueEmpty,
+    /// The caller pressed the queue's exit key.
+    QueueExitKey,
+    /// An agent feature code was carried out and confirmed.
+    FeatureDone,
+    /// The caller asked to be called back and keeps its place in the queue.
+    CallbackRequested,
+    /// The queue timed out into voicemail and the caller left a message.
+    QueueVoicemail,
 }
 
 impl Cause {
@@ -58,6 +76,15 @@ impl Cause {
             Cause::RingTimeout => "ring timeout",
             Cause::Shutdown => "server shutdown",
             Cause::IvrFinished => "ivr hung up",
+            Cause::TransferFailed => "transfer failed",
+            Cause::TransferNotAnswered => "transfer not answered",
+            Cause::QueueRefused => "queue refused",
+            Cause::QueueTimeout => "queue timeout",
+            Cause::QueueEmpty => "queue empty",
+            Cause::QueueExitKey => "queue exit key",
+            Cause::FeatureDone => "feature code done",
+            Cause::CallbackRequested => "callback requested",
+            Cause::QueueVoicemail => "queue voicemail",
         }
     }
 }
@@ -69,6 +96,8 @@ pub enum CallTimer {
     RingTimeout,
     /// The call's IVR has a deadline (digit timeout, inter-digit gap).
     Ivr,
+    /// The satisfaction survey waits for a key.
+    Survey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +106,14 @@ pub(crate) enum State {
     Answered,
 }
 
-#[derive(Debug)]
+/// Who answers the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
+    /// Lifeline answers (IVR, queue); a `leg` is someone the caller is connected to
+    /// later (an agent, a transfer target), relayed through the call's media session.
     Hotline,
-    Bridge(Box<crate::bridge::Bridge>),
+    /// A user's phones answer (B2BUA); the `leg` holds the forks, relayed port to port.
+    User,
 }
 
 /// A call in progress.
@@ -100,6 +133,8 @@ pub struct Call {
     pub(crate) a_sdp: SessionDescription,
     pub(crate) a_socket: Option<RtpSocket>,
     pub(crate) kind: Kind,
+    /// The other party's side: forks being rung and the one that answered.
+    pub(crate) leg: Option<Box<crate::bridge::Bridge>>,
     pub(crate) media: Option<MediaHandle>,
     /// What Lifeline itself does on a call it answers (session, IVR, recording).
     pub(crate) answered: crate::answered::Answered,
@@ -111,6 +146,28 @@ pub(crate) fn law(n: &Negotiated) -> Law {
         Law::Alaw
     } else {
         Law::Ulaw
+    }
+}
+
+/// The media session of a leg as negotiated, with a random SSRC, sequence and
+/// timestamp; `inband_dtmf` listens for tones, `record` keeps a recorder.
+pub(crate) fn session_config(
+    n: &Negotiated,
+    inactivity: Option<std::time::Duration>,
+    inband_dtmf: bool,
+    record: bool,
+) -> lifeline_media::session::SessionConfig {
+    lifeline_media::session::SessionConfig {
+        law: law(n),
+        payload_type: n.codec_pt,
+        dtmf_pt: n.dtmf_pt,
+        remote: n.remote_addr,
+        ssrc: rand::random(),
+        seq: rand::random(),
+        ts: rand::random(),
+        inband_dtmf,
+        inactivity,
+        record,
     }
 }
 
@@ -190,14 +247,35 @@ impl Core {
         self.reject(now, tx, req, resp, result, cause);
     }
 
-    fn alloc_call(&mut self) -> u64 {
+    pub(crate) fn alloc_call(&mut self) -> u64 {
         self.next_call += 1;
         self.next_call
     }
 
     pub(crate) fn on_invite(&mut self, now: Instant, tx: TxId, req: Request, peer: Peer) {
         let target = target_of(&req.uri);
+        let feature = crate::queueing::feature_code(&target);
         let kind = match self.config.find_number(&target) {
+            None if let Some((status, _)) = &feature => {
+                // An agent's feature code: the phone proves who it is, then the status
+                // changes and Lifeline answers with a confirmation.
+                let user = match self.authenticate(&req, peer, true) {
+                    Ok(user) => user,
+                    Err(resp) => return self.ep.respond(now, tx, resp),
+                };
+                if let Err(e) = self.set_agent_status(now, &user, status.clone()) {
+                    tracing::info!(%user, error = %e, "feature code refused");
+                    return self.refuse(
+                        now,
+                        tx,
+                        &req,
+                        (403, Some("Not An Agent")),
+                        CallResult::Rejected,
+                        "not an agent",
+                    );
+                }
+                Some(NumberKind::Ivr)
+            }
             Some(n) => Some(n.kind()),
             None if self.config.find_user(&target).is_some() => None,
             None => {
@@ -289,8 +367,12 @@ impl Core {
             a_sdp,
             a_socket: Some(a_socket),
             kind: Kind::Hotline,
+            leg: None,
             media: None,
-            answered: crate::answered::Answered::for_number(&self.config, &target),
+            answered: match feature {
+                Some((_, prompt)) => crate::answered::Answered::confirmation(&target, prompt),
+                None => crate::answered::Answered::for_number(&self.config, &target),
+            },
             a_invite: req,
         };
         self.records.start(id, &call.a_invite, &target);
@@ -340,12 +422,13 @@ impl Core {
             return;
         };
         let Some(a) = c.a_media.clone() else { return };
-        match &mut c.kind {
-            Kind::Hotline => {
+        match (c.kind, c.leg.as_deref_mut()) {
+            (Kind::Hotline, _) => {
                 let now = Instant::now();
                 self.start_answered(now, id, &a);
             }
-            Kind::Bridge(b) => {
+            (Kind::User, None) => {}
+            (Kind::User, Some(b)) => {
                 if let (Some(b_remote), Some(sa)) = (b.b_remote, c.a_socket.take())
                     && let Some(sb) = b.b_socket.take()
                 {
@@ -371,7 +454,7 @@ impl Core {
         if c.state != State::Setup {
             return;
         }
-        self.cancel_forks(now, id);
+        self.cancel_forks(now, id, None);
         self.respond_a(now, id, 487, None, false);
         self.end_call(id, CallResult::Cancelled, Cause::CallerCancelled.as_str());
     }
@@ -411,6 +494,9 @@ impl Core {
     pub(crate) fn on_in_dialog(&mut self, now: Instant, tx: TxId, req: Request, _peer: Peer) {
         let did = DialogId::of_incoming(&req);
         let Some(id) = did.as_ref().and_then(|d| self.by_dialog.get(d).copied()) else {
+            if self.on_callback_request(now, tx, &req) {
+                return;
+            }
             return self
                 .ep
                 .respond(now, tx, Response::for_request(&req, 481, None));
@@ -424,10 +510,7 @@ impl Core {
         let dialog = if from_caller {
             c.a_dialog.as_mut()
         } else {
-            match &mut c.kind {
-                Kind::Bridge(b) => b.winner.and_then(|w| b.forks[w].dialog.as_mut()),
-                Kind::Hotline => None,
-            }
+            c.leg.as_deref_mut().and_then(|b| b.answered_dialog())
         };
         let Some(dialog) = dialog else {
             return self
@@ -450,6 +533,10 @@ impl Core {
                 } else {
                     Cause::CalleeHungUp
                 };
+                // An agent who hangs up first may leave the caller a survey.
+                if !from_caller && self.survey_after_agent(now, id) {
+                    return;
+                }
                 self.hangup_except(now, id, cause, Some(from_caller));
             }
             Method::Invite => self.on_reinvite(now, tx, id, from_caller, req),
@@ -464,8 +551,8 @@ impl Core {
     fn on_reinvite(&mut self, now: Instant, tx: TxId, id: u64, from_caller: bool, req: Request) {
         let ip = self.settings.advertised_ip.to_string();
         let Some(c) = self.calls.get(&id) else { return };
-        let transport = match (&c.kind, from_caller) {
-            (Kind::Bridge(b), false) => b
+        let transport = match (c.leg.as_deref(), from_caller) {
+            (Some(b), false) => b
                 .winner
                 .map_or(c.a_peer.transport, |w| b.forks[w].peer.transport),
             _ => c.a_peer.transport,
@@ -477,10 +564,10 @@ impl Core {
         let local_port = if from_caller {
             c.a_sdp.media.first().map(|m| m.port).unwrap_or(0)
         } else {
-            match &c.kind {
-                Kind::Bridge(b) => b.b_offer.media.first().map(|m| m.port).unwrap_or(0),
-                Kind::Hotline => 0,
-            }
+            c.leg
+                .as_deref()
+                .and_then(|b| b.b_offer.media.first())
+                .map_or(0, |m| m.port)
         };
         let mut resp = Response::for_request(&req, 200, None);
         resp.headers.push(HeaderName::CONTACT, contact);
@@ -493,9 +580,7 @@ impl Core {
                     if let Some(m) = &c.media {
                         m.set_remote(usize::from(!from_caller), negotiated.remote_addr);
                     }
-                    if from_caller {
-                        c.answered.move_media(negotiated.remote_addr);
-                    }
+                    c.answered.move_media(from_caller, negotiated.remote_addr);
                     resp.headers
                         .push(HeaderName::CONTENT_TYPE, "application/sdp");
                     resp.body = answer.to_string().into_bytes();
@@ -509,11 +594,23 @@ impl Core {
     pub(crate) fn on_call_timer(&mut self, now: Instant, id: u64, timer: CallTimer) {
         match timer {
             CallTimer::Ivr => self.on_ivr_timer(now, id),
+            CallTimer::Survey => self.on_survey_timer(now, id),
             CallTimer::RingTimeout => {
-                if self.calls.get(&id).is_some_and(|c| c.state == State::Setup) {
-                    self.cancel_forks(now, id);
-                    self.respond_a(now, id, 480, Some("No Answer"), false);
-                    self.end_call(id, CallResult::NoAnswer, Cause::RingTimeout.as_str());
+                let Some(c) = self.calls.get(&id) else { return };
+                let ringing = c
+                    .leg
+                    .as_deref()
+                    .is_some_and(|b| b.winner.is_none() && b.ringing());
+                match (c.kind, c.state) {
+                    (Kind::User, State::Setup) => {
+                        self.cancel_forks(now, id, None);
+                        self.respond_a(now, id, 480, Some("No Answer"), false);
+                        self.end_call(id, CallResult::NoAnswer, Cause::RingTimeout.as_str());
+                    }
+                    (Kind::Hotline, State::Answered) if ringing => {
+                        self.hangup(now, id, Cause::TransferNotAnswered);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -524,7 +621,7 @@ impl Core {
     pub(crate) fn hangup(&mut self, now: Instant, id: u64, cause: Cause) {
         let Some(c) = self.calls.get(&id) else { return };
         if c.state == State::Setup {
-            self.cancel_forks(now, id);
+            self.cancel_forks(now, id, None);
             self.respond_a(now, id, 480, Some("Call Ended By Operator"), false);
             return self.end_call(id, CallResult::Failed, cause.as_str());
         }
@@ -534,6 +631,7 @@ impl Core {
     /// BYE to the answered legs, except the one that hung up (`Some(true)`: the caller,
     /// `Some(false)`: the callee), then the record is closed.
     fn hangup_except(&mut self, now: Instant, id: u64, cause: Cause, skip_caller: Option<bool>) {
+        self.cancel_forks(now, id, None);
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -544,7 +642,7 @@ impl Core {
             byes.push((d.request(Method::Bye), c.a_peer));
         }
         if skip_caller != Some(false)
-            && let Kind::Bridge(b) = &mut c.kind
+            && let Some(b) = c.leg.as_deref_mut()
             && let Some(w) = b.winner
         {
             let peer = b.forks[w].peer;
@@ -560,6 +658,7 @@ impl Core {
 
     /// Forgets a call: indexes, media (stopped by dropping its handle), and the record.
     pub(crate) fn end_call(&mut self, id: u64, result: CallResult, cause: &str) {
+        self.leave_acd(Instant::now(), id, cause == Cause::CalleeHungUp.as_str());
         let Some(c) = self.calls.remove(&id) else {
             return;
         };
@@ -570,13 +669,8 @@ impl Core {
         if let Some(d) = &c.a_dialog {
             self.by_dialog.remove(&d.id);
         }
-        if let Kind::Bridge(b) = &c.kind {
-            for f in &b.forks {
-                self.by_client_tx.remove(&f.tx);
-                if let Some(d) = &f.dialog {
-                    self.by_dialog.remove(&d.id);
-                }
-            }
+        if let Some(b) = &c.leg {
+            self.forget_leg(b);
         }
         let extras = c.answered.into_extras();
         self.records.end(c.id, result, cause, extras);

@@ -53,6 +53,25 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<CoreStats>,
     },
+    /// Report every agent's status and state.
+    Agents {
+        /// The answer.
+        reply: oneshot::Sender<Vec<lifeline_acd::AgentSnapshot>>,
+    },
+    /// Report every queue's live statistics.
+    Queues {
+        /// The answer.
+        reply: oneshot::Sender<Vec<lifeline_acd::QueueSnapshot>>,
+    },
+    /// Log an agent in or out, or put it on break.
+    SetAgentStatus {
+        /// The agent's user id.
+        agent: String,
+        /// The new status.
+        status: lifeline_acd::Status,
+        /// The agent as it is now, or why the change was refused.
+        reply: oneshot::Sender<Result<lifeline_acd::AgentSnapshot, String>>,
+    },
 }
 
 /// Live counters of the core.
@@ -108,6 +127,11 @@ pub(crate) struct Core {
     pub(crate) by_call_id: HashMap<String, u64>,
     pub(crate) call_timers: BinaryHeap<Reverse<(Instant, u64, CallTimer)>>,
     pub(crate) next_call: u64,
+    pub(crate) acd: crate::queueing::AcdDriver,
+    pub(crate) callbacks: crate::callback::Callbacks,
+    /// Answers that came after their call ended, ACKed and hung up (kept for their
+    /// retransmissions, a transaction lifetime).
+    pub(crate) late_answers: HashMap<TxId, (lifeline_sip::dialog::Dialog, Instant)>,
 }
 
 /// Methods Lifeline acts on, as listed in `Allow`.
@@ -163,6 +187,9 @@ impl Core {
                         for id in ids {
                             self.hangup(now, id, crate::calls::Cause::Shutdown);
                         }
+                        for id in self.callback_ids() {
+                            self.hang_up_callback(now, id, crate::calls::Cause::Shutdown);
+                        }
                         self.flush(now);
                         break;
                     }
@@ -177,10 +204,16 @@ impl Core {
 
     fn next_deadline(&self) -> Option<Instant> {
         let call = self.call_timers.peek().map(|Reverse((t, ..))| *t);
-        [self.ep.poll_timeout(), call, self.registrar.next_expiry()]
-            .into_iter()
-            .flatten()
-            .min()
+        let acd = self.acd.poll_timeout();
+        [
+            self.ep.poll_timeout(),
+            call,
+            self.registrar.next_expiry(),
+            acd,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_timers(&mut self, now: Instant) {
@@ -192,6 +225,9 @@ impl Core {
             }
             self.call_timers.pop();
             self.on_call_timer(now, call, timer);
+        }
+        if self.acd.poll_timeout().is_some_and(|t| t <= now) {
+            self.on_acd_timers(now);
         }
     }
 
@@ -294,13 +330,38 @@ impl Core {
                     rtp_ports_free: self.ports.available(),
                 });
             }
+            Command::Agents { reply } => {
+                let _ = reply.send(self.acd.agents(now));
+            }
+            Command::Queues { reply } => {
+                let _ = reply.send(self.acd.queues(now));
+            }
+            Command::SetAgentStatus {
+                agent,
+                status,
+                reply,
+            } => {
+                let result = self
+                    .set_agent_status(now, &agent, status)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| {
+                        self.acd
+                            .agents(now)
+                            .into_iter()
+                            .find(|a| a.id == agent)
+                            .ok_or_else(|| format!("unknown agent {agent:?}"))
+                    });
+                let _ = reply.send(result);
+            }
         }
     }
 
     fn on_media(&mut self, now: Instant, ev: MediaEvent) {
         match ev {
             MediaEvent::Inactive { call } => {
-                self.hangup(now, call, crate::calls::Cause::MediaTimeout)
+                if !self.hang_up_callback(now, call, crate::calls::Cause::MediaTimeout) {
+                    self.hangup(now, call, crate::calls::Cause::MediaTimeout);
+                }
             }
             MediaEvent::Digit { call, digit } => self.on_digit(now, call, digit),
             MediaEvent::PlaybackDone { call, token } => self.on_playback_done(now, call, token),

@@ -8,16 +8,23 @@
 
 mod answered;
 mod bridge;
+mod callback;
 mod calls;
 mod core;
 pub mod ivr;
+mod leaving;
 pub mod media;
 mod prompts;
+mod queueing;
 pub mod records;
 mod registration;
 pub mod session;
+mod survey;
+mod transfer;
 pub mod transport;
 
+pub use lifeline_acd::{AgentSnapshot, QueueSnapshot, Status};
+pub use queueing::LiveEvent;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -87,6 +94,7 @@ pub struct EngineOptions {
 pub struct Engine {
     bound: Bound,
     commands: mpsc::Sender<Command>,
+    live: LiveFeed,
     core: JoinHandle<()>,
     records: JoinHandle<()>,
 }
@@ -111,6 +119,7 @@ impl Engine {
         let (inbound_tx, inbound_rx) = mpsc::channel(8192);
         let (transports, bound) = transport::bind(opts.sip_listen, inbound_tx).await?;
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
+        let (live, _) = tokio::sync::broadcast::channel(LIVE_BACKLOG);
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         load_tables(&opts.config, &store).await?;
         let prompts = prompts::Prompts::load(&opts.config);
@@ -156,6 +165,9 @@ impl Engine {
             store,
             prompts,
             commands_tx: cmd_tx.clone(),
+            acd: queueing::AcdDriver::new(&opts.config, std::time::Instant::now(), live.clone()),
+            callbacks: callback::Callbacks::default(),
+            late_answers: HashMap::new(),
             calls: HashMap::new(),
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),
@@ -170,6 +182,7 @@ impl Engine {
         Ok(Engine {
             bound,
             commands: cmd_tx,
+            live,
             core,
             records: records_task,
         })
@@ -184,6 +197,7 @@ impl Engine {
     pub fn handle(&self) -> EngineHandle {
         EngineHandle {
             commands: self.commands.clone(),
+            live: self.live.clone(),
         }
     }
 
@@ -206,7 +220,14 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    live: LiveFeed,
 }
+
+/// The sending side of the live feed.
+type LiveFeed = tokio::sync::broadcast::Sender<Arc<LiveEvent>>;
+
+/// Updates a live view can fall behind by before it is told to catch up.
+const LIVE_BACKLOG: usize = 1024;
 
 impl EngineHandle {
     /// Hangs up the call whose caller leg has SIP Call-ID `call_id`; false if no such
@@ -222,8 +243,45 @@ impl EngineHandle {
 
     /// Live counters, `None` if the core has stopped.
     pub async fn stats(&self) -> Option<CoreStats> {
+        self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    /// Every agent's status, state and queues; `None` if the core has stopped.
+    pub async fn agents(&self) -> Option<Vec<AgentSnapshot>> {
+        self.ask(|reply| Command::Agents { reply }).await
+    }
+
+    /// Every queue's live statistics; `None` if the core has stopped.
+    pub async fn queues(&self) -> Option<Vec<QueueSnapshot>> {
+        self.ask(|reply| Command::Queues { reply }).await
+    }
+
+    /// Sets an agent's status; the agent as it is now, or why the change was refused.
+    /// `None` if the core has stopped.
+    pub async fn set_agent_status(
+        &self,
+        agent: &str,
+        status: Status,
+    ) -> Option<Result<AgentSnapshot, String>> {
+        let agent = agent.to_owned();
+        self.ask(|reply| Command::SetAgentStatus {
+            agent,
+            status,
+            reply,
+        })
+        .await
+    }
+
+    /// Live ACD updates: snapshots after changes and each queue event. A receiver that
+    /// falls more than a backlog behind gets `Lagged` and should ask for snapshots.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LiveEvent>> {
+        self.live.subscribe()
+    }
+
+    /// Sends the command `make` builds and waits for its answer.
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
         let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::Stats { reply }).await.ok()?;
+        self.commands.send(make(reply)).await.ok()?;
         rx.await.ok()
     }
 }

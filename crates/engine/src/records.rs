@@ -1,6 +1,7 @@
 //! Call records: the core reports start, answer and end of every call attempt here,
 //! without waiting; one writer task applies them to the store in order, in batches of
-//! up to `BATCH` changes per transaction.
+//! up to `BATCH` changes per transaction. Queue events travel the same way and are
+//! appended to the queue log after each batch of records.
 //!
 //! The core must never block on the database, and a record must never be dropped: the
 //! channel is unbounded (its depth is the writer's backlog, visible in stats) and the
@@ -11,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use lifeline_sip::{Request, SipMessage};
 pub use lifeline_store::CallResult;
-use lifeline_store::{CallEnd, CallWrite, NewCall, Store, Timestamp};
+use lifeline_store::{CallEnd, CallWrite, NewCall, QueueLogEntry, Queued, Store, Timestamp};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -31,6 +32,7 @@ enum Op {
         cause: String,
         extras: EndExtras,
     },
+    QueueEvent(QueueLogEntry),
 }
 
 /// What else is kept with a call when it ends.
@@ -40,6 +42,10 @@ pub struct EndExtras {
     pub ivr_path: Option<serde_json::Value>,
     /// The recording file, relative to the data directory.
     pub recording: Option<String>,
+    /// What the ACD did with the call.
+    pub queued: Option<Queued>,
+    /// The caller's rating after the call.
+    pub satisfaction: Option<u8>,
 }
 
 /// The sending side, owned by the core.
@@ -97,6 +103,11 @@ impl Records {
             extras,
         });
     }
+
+    /// A queue event, for the queue log.
+    pub fn queue_event(&self, entry: QueueLogEntry) {
+        let _ = self.tx.send(Op::QueueEvent(entry));
+    }
 }
 
 /// Most operations written in one transaction.
@@ -107,9 +118,15 @@ const ATTEMPTS: u32 = 5;
 async fn writer(store: Store, mut rx: mpsc::UnboundedReceiver<Op>) {
     let mut ids: HashMap<u64, i64> = HashMap::new();
     let mut ops = Vec::with_capacity(BATCH);
+    let mut events = Vec::new();
     while rx.recv_many(&mut ops, BATCH).await > 0 {
-        let (writes, keys) = coalesce(ops.drain(..), &mut ids);
-        let inserted = write_with_retry(&store, &writes).await;
+        let (writes, keys) = coalesce(ops.drain(..), &mut ids, &mut events);
+        let inserted = if writes.is_empty() {
+            Vec::new()
+        } else {
+            write_with_retry(&store, &writes).await
+        };
+        write_events(&store, &mut events).await;
         // Calls still in progress keep their record id for the changes to come.
         let open = writes.iter().filter_map(|w| match w {
             CallWrite::Insert { end, .. } => Some(end.is_none()),
@@ -129,6 +146,7 @@ async fn writer(store: Store, mut rx: mpsc::UnboundedReceiver<Op>) {
 fn coalesce(
     ops: impl Iterator<Item = Op>,
     ids: &mut HashMap<u64, i64>,
+    events: &mut Vec<QueueLogEntry>,
 ) -> (Vec<CallWrite>, Vec<u64>) {
     let mut writes = Vec::new();
     let mut keys = Vec::new();
@@ -168,6 +186,8 @@ fn coalesce(
                     cause: Some(cause),
                     ivr_path: extras.ivr_path,
                     recording: extras.recording,
+                    queued: extras.queued,
+                    satisfaction: extras.satisfaction,
                 };
                 match pending.get(&call).map(|i| &mut writes[*i]) {
                     Some(CallWrite::Insert { end: slot, .. }) => *slot = Some(end),
@@ -178,9 +198,33 @@ fn coalesce(
                     }
                 }
             }
+            Op::QueueEvent(e) => events.push(e),
         }
     }
     (writes, keys)
+}
+
+/// Appends queue events, retrying with backoff like the records; events that still
+/// cannot be written are logged and dropped (the call records keep the outcome).
+async fn write_events(store: &Store, events: &mut Vec<QueueLogEntry>) {
+    if events.is_empty() {
+        return;
+    }
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=ATTEMPTS {
+        match store.append_queue_log(events).await {
+            Ok(()) => break,
+            Err(e) if attempt == ATTEMPTS => {
+                tracing::error!(error = %e, events = events.len(), "queue events lost");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "queue log write failed");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    events.clear();
 }
 
 /// Writes a batch, retrying a failed transaction with backoff; if it keeps failing the

@@ -1,5 +1,7 @@
 //! REGISTER handling: digest authentication against the configured users and call
-//! boxes, then the pure registrar of `lifeline-sip`.
+//! boxes, then the pure registrar of `lifeline-sip`. The same authentication, as a
+//! proxy challenge (407), guards requests that act for a user, such as agent feature
+//! codes.
 //!
 //! Wrong passwords and unknown users both get 403, so the answer does not tell which
 //! accounts exist; a stale nonce gets a fresh 401 with `stale=true`, which clients
@@ -27,22 +29,35 @@ impl Core {
         self.ep.respond(now, tx, resp);
     }
 
-    fn challenge(&mut self, req: &Request, stale: bool) -> Response {
-        let mut resp = Response::for_request(req, 401, None);
+    fn challenge(&mut self, req: &Request, stale: bool, proxy: bool) -> Response {
+        let (code, header) = if proxy {
+            (407, HeaderName::PROXY_AUTHENTICATE)
+        } else {
+            (401, HeaderName::WWW_AUTHENTICATE)
+        };
+        let mut resp = Response::for_request(req, code, None);
         for value in self.auth.challenge(unix_secs(), stale) {
-            resp.headers.push(HeaderName::WWW_AUTHENTICATE, value);
+            resp.headers.push(header.clone(), value);
         }
         resp.set_to_tag(&self.ep.new_token());
         resp
     }
 
-    fn register_response(&mut self, now: Instant, req: &Request, peer: Peer) -> Response {
-        let Some(auth_value) = req
-            .headers
-            .get(&HeaderName::AUTHORIZATION)
-            .map(str::to_owned)
-        else {
-            return self.challenge(req, false);
+    /// The user who sent `req`, by digest (`Authorization`, or `Proxy-Authorization`
+    /// when `proxy`); otherwise the challenge or refusal to answer with.
+    pub(crate) fn authenticate(
+        &mut self,
+        req: &Request,
+        peer: Peer,
+        proxy: bool,
+    ) -> Result<String, Response> {
+        let header = if proxy {
+            HeaderName::PROXY_AUTHORIZATION
+        } else {
+            HeaderName::AUTHORIZATION
+        };
+        let Some(auth_value) = req.headers.get(&header).map(str::to_owned) else {
+            return Err(self.challenge(req, false, proxy));
         };
         let config = self.config.clone();
         let lookup = |user: &str| -> Option<String> {
@@ -55,22 +70,29 @@ impl Core {
                         .map(|b| b.password.expose().to_owned())
                 })
         };
-        let user = match self
+        match self
             .auth
             .verify(unix_secs(), req.method.as_str(), &auth_value, lookup)
         {
-            Ok(user) => user,
-            Err(AuthError::StaleNonce) => return self.challenge(req, true),
+            Ok(user) => Ok(user),
+            Err(AuthError::StaleNonce) => Err(self.challenge(req, true, proxy)),
             Err(e @ (AuthError::BadResponse | AuthError::UnknownUser(_))) => {
-                tracing::info!(peer = %peer.addr, error = %e, "registration refused");
+                tracing::info!(peer = %peer.addr, method = %req.method.as_str(), error = %e, "authentication refused");
                 let mut resp = Response::for_request(req, 403, None);
                 resp.set_to_tag(&self.ep.new_token());
-                return resp;
+                Err(resp)
             }
             Err(e) => {
-                tracing::info!(peer = %peer.addr, error = %e, "registration re-challenged");
-                return self.challenge(req, false);
+                tracing::info!(peer = %peer.addr, error = %e, "re-challenged");
+                Err(self.challenge(req, false, proxy))
             }
+        }
+    }
+
+    fn register_response(&mut self, now: Instant, req: &Request, peer: Peer) -> Response {
+        let user = match self.authenticate(req, peer, false) {
+            Ok(user) => user,
+            Err(resp) => return resp,
         };
         let aor_user = req.to().and_then(|t| t.uri.user_unescaped());
         if aor_user.as_deref() != Some(user.as_str()) {

@@ -1,18 +1,22 @@
-//! The HTTP API of Lifeline (axum): health, call records, recordings, voice messages
-//! and live counters.
+//! The HTTP API of Lifeline (axum): health, call records, recordings, voice messages,
+//! live counters, and the ACD (`acd.rs`).
 //!
 //! Paths are public contracts (`docs/api.md`): `GET /healthz`, `GET /api/v1/calls`,
 //! `GET /api/v1/calls/{id}`, `GET /api/v1/calls/{id}/recording`,
 //! `POST /api/v1/calls/{id}/hangup`, `GET /api/v1/voicemails`,
 //! `GET /api/v1/voicemails/{id}`, `GET /api/v1/voicemails/{id}/audio`,
-//! `GET /api/v1/stats`. Every error is JSON `{"error": "..."}` with a status that says
-//! whose fault it was; details stay in the logs.
+//! `GET /api/v1/stats`, `GET /api/v1/agents`, `POST /api/v1/agents/{id}/status`,
+//! `GET /api/v1/queues`, `GET /api/v1/queue_log`, WebSocket `/api/v1/events`. Every
+//! error is JSON
+//! `{"error": "..."}` with a status that says whose fault it was (a malformed id in a
+//! path too); details stay in the logs.
 
+mod acd;
 mod error;
 
 use std::path::{Component, Path as FsPath, PathBuf};
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +51,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/voicemails/{id}", get(get_voicemail))
         .route("/api/v1/voicemails/{id}/audio", get(voicemail_audio))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/agents", get(acd::list_agents))
+        .route("/api/v1/agents/{id}/status", post(acd::set_agent_status))
+        .route("/api/v1/queues", get(acd::list_queues))
+        .route("/api/v1/queue_log", get(acd::queue_log))
+        .route("/api/v1/events", get(acd::events))
         .fallback(|| async { ApiError::NotFound("no such path".into()) })
         .with_state(state)
 }
@@ -85,6 +94,12 @@ fn page_of(page: Result<Query<Page>, QueryRejection>) -> Result<(u32, Option<i64
     Ok((limit, page.before))
 }
 
+/// A numeric id from the path, or a JSON 400 saying what is wrong with it.
+fn id_of(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
 /// Call records, newest first; `before` pages backwards by record id.
 async fn list_calls(
     State(s): State<AppState>,
@@ -96,8 +111,9 @@ async fn list_calls(
 
 async fn get_call(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = id_of(id)?;
     match s.store.get_call(id).await? {
         Some(c) => Ok(Json(c)),
         None => Err(ApiError::NotFound(format!("no call record {id}"))),
@@ -107,8 +123,9 @@ async fn get_call(
 /// Hangs up a call in progress (an operator's forced release).
 async fn hangup(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = id_of(id)?;
     let Some(call) = s.store.get_call(id).await? else {
         return Err(ApiError::NotFound(format!("no call record {id}")));
     };
@@ -126,8 +143,9 @@ async fn hangup(
 /// agent).
 async fn call_recording(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let id = id_of(id)?;
     let call = s
         .store
         .get_call(id)
@@ -150,8 +168,9 @@ async fn list_voicemails(
 
 async fn get_voicemail(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = id_of(id)?;
     match s.store.get_voicemail(id).await? {
         Some(v) => Ok(Json(v)),
         None => Err(ApiError::NotFound(format!("no voice message {id}"))),
@@ -160,8 +179,9 @@ async fn get_voicemail(
 
 async fn voicemail_audio(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let id = id_of(id)?;
     let v = s
         .store
         .get_voicemail(id)

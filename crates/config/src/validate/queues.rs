@@ -125,6 +125,7 @@ impl Validator {
             record: raw.record.unwrap_or(true),
             satisfaction_survey: raw.satisfaction_survey.unwrap_or(false),
             callback_key,
+            callback_on_abandon: raw.callback_on_abandon.unwrap_or(false),
             settings,
         })
     }

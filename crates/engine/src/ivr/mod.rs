@@ -21,7 +21,7 @@
 //! - `Queue`, `Transfer` and `Hangup` end the IVR ([`Ivr::is_finished`]); so does the
 //!   caller hanging up, which needs no input: drop the `Ivr`.
 
-mod say;
+pub(crate) mod say;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -165,6 +165,16 @@ impl Ivr {
         };
         ivr.go(start, unix_secs);
         ivr
+    }
+
+    /// Continues in another flow (the caller was transferred to an IVR number), keeping
+    /// the path and variables so far; its first actions are ready to poll at once.
+    pub fn switch_flow(&mut self, flow: Arc<Flow>, unix_secs: i64) {
+        let start = flow.start.clone();
+        self.flow = flow;
+        self.deadline = None;
+        self.wait = Wait::Done;
+        self.go(start, unix_secs);
     }
 
     /// Feeds one input.
