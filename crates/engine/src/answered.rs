@@ -26,6 +26,8 @@ use crate::ivr::{Ivr, IvrAction, IvrInput};
 use crate::records::EndExtras;
 use crate::session::{self, MediaCmd, SessionHandle, Storage};
 
+/// Tries at listing a voice message before giving up (backing off up to 8 s apart).
+const VOICEMAIL_ATTEMPTS: u32 = 8;
 /// The prompt callers in a queue hear when the queue names none.
 const DEFAULT_MOH: &str = "music-on-hold";
 /// The queue priority of emergency calls: above every hotline caller.
@@ -416,8 +418,21 @@ impl Core {
             };
             let store = self.store.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.add_voicemail(&v).await {
-                    tracing::error!(error = %e, "voice message not stored");
+                // The WAV is on disk already; keep trying to list it while the database
+                // is away (about half a minute), like the call records.
+                let mut delay = Duration::from_millis(250);
+                for attempt in 1..=VOICEMAIL_ATTEMPTS {
+                    match store.add_voicemail(&v).await {
+                        Ok(_) => return,
+                        Err(e) if attempt == VOICEMAIL_ATTEMPTS => {
+                            tracing::error!(error = %e, file = %v.file, "voice message not listed; its WAV stays");
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, attempt, "voice message not stored yet; retrying");
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(Duration::from_secs(8));
+                        }
+                    }
                 }
             });
         }
