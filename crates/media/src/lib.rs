@@ -16,8 +16,9 @@
 //! | [`wav`] | prompts from WAV files ([`wav::Prompt`]), resampled to 8 kHz and pre-encoded |
 //! | [`resample`] | band-limited sample-rate conversion |
 //! | [`recorder`] | two-channel call recording, streamed out as stereo WAV |
+//! | [`webrtc`] | [`webrtc::WebRtcLeg`], a browser agent's WebRTC leg (str0m: ICE-lite, DTLS-SRTP, PCMU + telephone-event) and [`webrtc::stun_local_ufrag`] for the shared port's demultiplexer |
 //!
-//! Dependencies: std, thiserror, hound (reading WAV prompts).
+//! Dependencies: std, thiserror, hound (reading WAV prompts), str0m (WebRTC, sans-IO).
 
 pub mod dtmf;
 pub mod g711;
@@ -31,5 +32,6 @@ pub mod rtp;
 pub mod session;
 pub mod tone;
 pub mod wav;
+pub mod webrtc;
 
 pub use tone::Law;
