@@ -2,7 +2,8 @@
 # Prepares the external services Lifeline's tests use, on a fresh Debian 12 machine
 # (run as root, no systemd needed). Idempotent: a second run changes nothing.
 #
-#   - installs sip-tester (sipp), redis-server and postgresql if missing;
+#   - installs sip-tester (sipp), redis-server, postgresql and chromium if missing, and
+#     the browser tests' Node packages (tests/browser, playwright-core) if absent;
 #   - starts the PostgreSQL cluster `main` if it is not running;
 #   - creates role `lifeline` (password `lifeline`) and database `lifeline_test` if absent;
 #   - prints, on stdout and nothing else, the shell line to export the test database URL:
@@ -28,7 +29,7 @@ is_installed() {
 }
 
 missing=()
-for pkg in sip-tester redis-server postgresql; do
+for pkg in sip-tester redis-server postgresql chromium; do
     is_installed "$pkg" || missing+=("$pkg")
 done
 
@@ -45,12 +46,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 else
-    log "packages present: sip-tester redis-server postgresql"
+    log "packages present: sip-tester redis-server postgresql chromium"
 fi
 
-for cmd in sipp redis-server pg_ctlcluster pg_lsclusters psql; do
+for cmd in sipp redis-server pg_ctlcluster pg_lsclusters psql chromium node npm; do
     command -v "$cmd" >/dev/null || { log "missing command after install: $cmd"; exit 1; }
 done
+
+# --- browser test packages ----------------------------------------------------------
+# playwright-core only drives Debian's Chromium; it never downloads a browser.
+browser_dir="$(dirname "$0")/../tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+    log "installing the browser tests' Node packages"
+    (cd "$browser_dir" && npm ci --no-audit --no-fund >&2)
+fi
 
 # --- PostgreSQL cluster ---------------------------------------------------------------
 pg_version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"

@@ -224,6 +224,9 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// The address advertised in SDP and Contact when it differs from the bound one.
     pub public_address: Option<IpAddr>,
+    /// The shared UDP port of browser agents' WebRTC legs (the SIP address with an
+    /// ephemeral port when not configured).
+    pub webrtc_listen: Option<SocketAddr>,
 }
 
 /// The `[sip]` table: SIP identity, digest authentication and registrar limits.

@@ -59,6 +59,7 @@ pub(crate) struct RawServer {
     pub rtp_ports: Spanned<String>,
     pub data_dir: Option<Spanned<String>>,
     pub public_address: Option<Spanned<String>>,
+    pub webrtc_listen: Option<Spanned<String>>,
 }
 
 /// `[sip]`.

@@ -245,8 +245,15 @@ impl Validator {
             rtp_ports,
             data_dir,
             public_address,
+            webrtc_listen,
         } = raw.get_ref();
         let sip_listen = self.socket(entry, "server.sip_listen", sip_listen, "0.0.0.0:5060");
+        let webrtc_listen = match webrtc_listen {
+            None => Some(None),
+            Some(w) => self
+                .socket(entry, "server.webrtc_listen", w, "0.0.0.0:3479")
+                .map(Some),
+        };
         let http_listen = self.socket(entry, "server.http_listen", http_listen, "127.0.0.1:8080");
         let rtp_ports = match rtp_ports.get_ref().parse::<PortRange>() {
             Ok(range) => Some(range),
@@ -285,6 +292,7 @@ impl Validator {
             rtp_ports: rtp_ports?,
             data_dir: data_dir?,
             public_address: public_address?,
+            webrtc_listen: webrtc_listen?,
         })
     }
 

@@ -92,6 +92,13 @@ impl Answered {
         }
     }
 
+    /// The caller's path through the IVR so far, as stored with the call record.
+    pub fn ivr_path(&self) -> Option<serde_json::Value> {
+        self.ivr
+            .as_ref()
+            .and_then(|i| serde_json::to_value(i.path()).ok())
+    }
+
     /// The number dialled.
     pub fn dialled(&self) -> &str {
         &self.dialled
@@ -112,7 +119,7 @@ impl Answered {
     /// What the call record keeps of it.
     pub fn into_extras(self) -> EndExtras {
         EndExtras {
-            ivr_path: self.ivr.and_then(|i| serde_json::to_value(i.path()).ok()),
+            ivr_path: self.ivr_path(),
             recording: self.recording,
             queued: self.queued.as_ref().map(|v| v.outcome()),
             satisfaction: self.satisfaction,

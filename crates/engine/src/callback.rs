@@ -123,14 +123,7 @@ impl Core {
         }
         tracing::info!(call = id, "callback requested");
         self.callbacks.targets.insert(id, target);
-        if let Some(v) = self
-            .calls
-            .get_mut(&id)
-            .and_then(|c| c.answered.queued.as_mut())
-        {
-            v.left = true;
-        }
-        self.pump_acd(now);
+        self.left_acd(now, id);
         true
     }
 

@@ -630,7 +630,13 @@ impl Core {
 
     /// BYE to the answered legs, except the one that hung up (`Some(true)`: the caller,
     /// `Some(false)`: the callee), then the record is closed.
-    fn hangup_except(&mut self, now: Instant, id: u64, cause: Cause, skip_caller: Option<bool>) {
+    pub(crate) fn hangup_except(
+        &mut self,
+        now: Instant,
+        id: u64,
+        cause: Cause,
+        skip_caller: Option<bool>,
+    ) {
         self.cancel_forks(now, id, None);
         let Some(c) = self.calls.get_mut(&id) else {
             return;
@@ -659,6 +665,7 @@ impl Core {
     /// Forgets a call: indexes, media (stopped by dropping its handle), and the record.
     pub(crate) fn end_call(&mut self, id: u64, result: CallResult, cause: &str) {
         self.leave_acd(Instant::now(), id, cause == Cause::CalleeHungUp.as_str());
+        self.end_browser_call(id, cause);
         let Some(c) = self.calls.remove(&id) else {
             return;
         };

@@ -63,6 +63,32 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<Vec<lifeline_acd::QueueSnapshot>>,
     },
+    /// A browser agent's console connected (`tx` carries messages to it); the answer
+    /// is the connection's id.
+    AttachConsole {
+        /// The agent's user id.
+        agent: String,
+        /// Messages to the console.
+        tx: mpsc::UnboundedSender<crate::console::ToConsole>,
+        /// The connection id.
+        reply: oneshot::Sender<u64>,
+    },
+    /// A message from a console.
+    Console {
+        /// The agent.
+        agent: String,
+        /// The connection.
+        conn: u64,
+        /// The message.
+        msg: crate::console::FromConsole,
+    },
+    /// A console went away.
+    DetachConsole {
+        /// The agent.
+        agent: String,
+        /// The connection.
+        conn: u64,
+    },
     /// Log an agent in or out, or put it on break.
     SetAgentStatus {
         /// The agent's user id.
@@ -132,6 +158,10 @@ pub(crate) struct Core {
     /// Answers that came after their call ended, ACKed and hung up (kept for their
     /// retransmissions, a transaction lifetime).
     pub(crate) late_answers: HashMap<TxId, (lifeline_sip::dialog::Dialog, Instant)>,
+    /// Browser agents' consoles and their calls.
+    pub(crate) consoles: crate::console::Consoles,
+    /// The shared WebRTC port, if WebRTC is enabled.
+    pub(crate) webrtc: Option<crate::webrtc_port::WebRtcPort>,
 }
 
 /// Methods Lifeline acts on, as listed in `Allow`.
@@ -330,6 +360,12 @@ impl Core {
                     rtp_ports_free: self.ports.available(),
                 });
             }
+            Command::AttachConsole { agent, tx, reply } => {
+                let id = self.attach_console(now, &agent, tx);
+                let _ = reply.send(id);
+            }
+            Command::Console { agent, conn, msg } => self.on_console(now, &agent, conn, msg),
+            Command::DetachConsole { agent, conn } => self.detach_console(&agent, conn),
             Command::Agents { reply } => {
                 let _ = reply.send(self.acd.agents(now));
             }
@@ -364,6 +400,7 @@ impl Core {
                 }
             }
             MediaEvent::Digit { call, digit } => self.on_digit(now, call, digit),
+            MediaEvent::LegConnected { call } => self.on_browser_connected(call),
             MediaEvent::PlaybackDone { call, token } => self.on_playback_done(now, call, token),
             MediaEvent::VoicemailDone {
                 call,

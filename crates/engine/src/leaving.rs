@@ -78,14 +78,7 @@ impl Core {
         if !self.acd.acd.exit_with_key(now, id, digit) {
             return false;
         }
-        if let Some(v) = self
-            .calls
-            .get_mut(&id)
-            .and_then(|c| c.answered.queued.as_mut())
-        {
-            v.left = true;
-        }
-        self.pump_acd(now);
+        self.left_acd(now, id);
         self.hangup(now, id, Cause::QueueExitKey);
         true
     }

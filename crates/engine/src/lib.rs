@@ -8,8 +8,10 @@
 
 mod answered;
 mod bridge;
+mod bridged;
 mod callback;
 mod calls;
+mod console;
 mod core;
 pub mod ivr;
 mod leaving;
@@ -22,7 +24,9 @@ pub mod session;
 mod survey;
 mod transfer;
 pub mod transport;
+mod webrtc_port;
 
+pub use console::{FromConsole, ToConsole, parse_status};
 pub use lifeline_acd::{AgentSnapshot, QueueSnapshot, Status};
 pub use queueing::LiveEvent;
 use std::collections::{BinaryHeap, HashMap};
@@ -56,6 +60,14 @@ pub enum EngineError {
         /// What went wrong.
         message: String,
     },
+    /// The WebRTC port could not be bound.
+    #[error("binding the WebRTC port {addr}: {source}")]
+    WebRtcBind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Loads every self-service table of the config into the database (replacing what the
@@ -85,6 +97,8 @@ pub struct EngineOptions {
     pub sip_listen: SocketAddr,
     /// The RTP port range (even low port, inclusive).
     pub rtp_ports: (u16, u16),
+    /// The shared WebRTC UDP port for browser agents (`None`: no browser agents).
+    pub webrtc_listen: Option<SocketAddr>,
     /// Runtime settings.
     pub settings: CoreSettings,
 }
@@ -93,6 +107,7 @@ pub struct EngineOptions {
 #[derive(Debug)]
 pub struct Engine {
     bound: Bound,
+    webrtc: Option<SocketAddr>,
     commands: mpsc::Sender<Command>,
     live: LiveFeed,
     core: JoinHandle<()>,
@@ -120,6 +135,15 @@ impl Engine {
         let (transports, bound) = transport::bind(opts.sip_listen, inbound_tx).await?;
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (live, _) = tokio::sync::broadcast::channel(LIVE_BACKLOG);
+        let webrtc = match opts.webrtc_listen {
+            Some(addr) => Some(
+                webrtc_port::WebRtcPort::bind(addr)
+                    .await
+                    .map_err(|source| EngineError::WebRtcBind { addr, source })?,
+            ),
+            None => None,
+        };
+        let webrtc_addr = webrtc.as_ref().map(webrtc_port::WebRtcPort::local_addr);
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         load_tables(&opts.config, &store).await?;
         let prompts = prompts::Prompts::load(&opts.config);
@@ -168,6 +192,8 @@ impl Engine {
             acd: queueing::AcdDriver::new(&opts.config, std::time::Instant::now(), live.clone()),
             callbacks: callback::Callbacks::default(),
             late_answers: HashMap::new(),
+            consoles: console::Consoles::default(),
+            webrtc,
             calls: HashMap::new(),
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),
@@ -181,6 +207,7 @@ impl Engine {
         let core = tokio::spawn(core.run(inbound_rx, cmd_rx, media_rx));
         Ok(Engine {
             bound,
+            webrtc: webrtc_addr,
             commands: cmd_tx,
             live,
             core,
@@ -191,6 +218,11 @@ impl Engine {
     /// The bound SIP addresses.
     pub fn bound(&self) -> Bound {
         self.bound
+    }
+
+    /// The shared WebRTC port, when browser agents are enabled.
+    pub fn webrtc_addr(&self) -> Option<SocketAddr> {
+        self.webrtc
     }
 
     /// A handle for sending commands (the web API keeps one).
@@ -270,6 +302,36 @@ impl EngineHandle {
             reply,
         })
         .await
+    }
+
+    /// Attaches a browser agent's console: messages for it go to `tx`. The answer is
+    /// the connection id to pass with its messages; `None` if the core has stopped.
+    pub async fn attach_console(
+        &self,
+        agent: &str,
+        tx: mpsc::UnboundedSender<ToConsole>,
+    ) -> Option<u64> {
+        let agent = agent.to_owned();
+        self.ask(|reply| Command::AttachConsole { agent, tx, reply })
+            .await
+    }
+
+    /// A message from console `conn` of `agent`.
+    pub async fn console(&self, agent: &str, conn: u64, msg: FromConsole) {
+        let agent = agent.to_owned();
+        let _ = self
+            .commands
+            .send(Command::Console { agent, conn, msg })
+            .await;
+    }
+
+    /// Console `conn` of `agent` closed.
+    pub async fn detach_console(&self, agent: &str, conn: u64) {
+        let agent = agent.to_owned();
+        let _ = self
+            .commands
+            .send(Command::DetachConsole { agent, conn })
+            .await;
     }
 
     /// Live ACD updates: snapshots after changes and each queue event. A receiver that

@@ -24,6 +24,11 @@ pub enum MediaEvent {
         /// The call.
         call: u64,
     },
+    /// The browser leg of a call connected (ICE and DTLS up).
+    LegConnected {
+        /// The call.
+        call: u64,
+    },
     /// The caller pressed a key (RFC 4733 or in-band).
     Digit {
         /// The call.

@@ -286,7 +286,7 @@ impl Core {
                 Output::CancelOffer { offer } => {
                     if let Some(call) = self.acd.offers.remove(&offer) {
                         self.cancel_forks(now, call, Some(offer));
-                    } else {
+                    } else if !self.cancel_browser_offer(offer) {
                         self.cancel_callback_offer(now, offer);
                     }
                 }
@@ -300,7 +300,10 @@ impl Core {
                     position,
                     estimated_wait,
                 } => self.announce(caller, position, estimated_wait),
-                Output::AgentChanged { .. } => self.acd.dirty = true,
+                Output::AgentChanged { agent } => {
+                    self.acd.dirty = true;
+                    self.push_agent(now, &agent);
+                }
                 Output::Event(ev) => self.log_queue_event(now, ev),
             }
         }
@@ -348,6 +351,9 @@ impl Core {
         queue: &str,
         waited: Duration,
     ) {
+        if self.consoles.attached(agent) {
+            return self.offer_to_browser(offer, call, agent, queue, waited);
+        }
         let contacts = self.contacts_of(now, agent);
         let caller = self
             .calls
@@ -390,6 +396,19 @@ impl Core {
         }
         self.records.queue_event(entry);
         self.acd.dirty = true;
+    }
+
+    /// Call `id` has left the ACD by Lifeline's doing (a key, a transfer, a callback):
+    /// its end is not an abandon. Then carries out what the ACD asks.
+    pub(crate) fn left_acd(&mut self, now: Instant, id: u64) {
+        if let Some(v) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.answered.queued.as_mut())
+        {
+            v.left = true;
+        }
+        self.pump_acd(now);
     }
 
     /// Stops labelling queue events of ACD caller `id` with a SIP Call-ID.

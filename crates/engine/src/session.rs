@@ -24,6 +24,7 @@ use lifeline_media::session::{MediaSession, PlayItem, SessionConfig, SessionEven
 use lifeline_media::tone::Law;
 use tokio::sync::mpsc;
 
+use crate::bridged::Bridged;
 use crate::media::{MediaEvent, RtpSocket};
 
 /// How often the recording is flushed from memory to its file: the cadence the
@@ -62,16 +63,20 @@ pub enum MediaCmd {
         /// That leg's session, from its SDP answer.
         config: SessionConfig,
     },
+    /// Connect the caller to a browser's WebRTC leg (its datagrams arrive on
+    /// `inbound`; it sends on the shared `socket`).
+    BridgeWebRtc {
+        /// The leg, answered already.
+        leg: Box<lifeline_media::webrtc::WebRtcLeg>,
+        /// Its datagrams from the shared WebRTC port.
+        inbound: mpsc::Receiver<crate::webrtc_port::Datagram>,
+        /// The shared WebRTC port's socket.
+        socket: std::sync::Arc<tokio::net::UdpSocket>,
+    },
     /// Send the connected party's audio to a new address (its re-INVITE).
     SetLegRemote(SocketAddr),
     /// Disconnect the other party's leg (the caller hears silence until the next play).
     Unbridge,
-}
-
-/// The other party's leg while the caller is connected to it.
-struct Bridged {
-    sock: RtpSocket,
-    session: MediaSession,
 }
 
 /// The core's end of a media task.
@@ -137,7 +142,7 @@ pub fn start(
             let wake = voicemail.as_ref().map_or(wake, |v| wake.min(v.until));
             let wake = bridged
                 .as_ref()
-                .and_then(|b| b.session.poll_timeout())
+                .and_then(Bridged::poll_timeout)
                 .map_or(wake, |t| wake.min(t));
             tokio::select! {
                 cmd = rx.recv() => {
@@ -164,12 +169,17 @@ pub fn start(
                         MediaCmd::Bridge { sock, config } => {
                             tokens.clear();
                             session.stop();
-                            bridged = Some(Bridged { sock, session: MediaSession::new(config, Instant::now()) });
+                            bridged = Some(Bridged::Rtp { sock, session: Box::new(MediaSession::new(config, Instant::now())) });
+                        }
+                        MediaCmd::BridgeWebRtc { leg, inbound, socket } => {
+                            tokens.clear();
+                            session.stop();
+                            bridged = Some(Bridged::WebRtc { leg, inbound, socket, caller_law: law });
                         }
                         MediaCmd::Unbridge => bridged = None,
                         MediaCmd::SetLegRemote(addr) => {
                             if let Some(b) = bridged.as_mut() {
-                                b.session.set_remote(addr);
+                                b.set_remote(addr);
                             }
                         }
                     }
@@ -188,44 +198,36 @@ pub fn start(
                             }));
                         }
                         if let Some(b) = bridged.as_mut() {
-                            b.session.send_audio(now, payload);
+                            b.send_audio(now, payload);
                         }
                     }
                 }
-                Ok((n, from)) = async {
-                    match &bridged {
-                        Some(b) => b.sock.socket().recv_from(&mut leg_buf).await,
+                input = async {
+                    match bridged.as_mut() {
+                        Some(b) => b.recv(&mut leg_buf).await,
                         None => std::future::pending().await,
                     }
                 } => {
-                    let now = Instant::now();
                     if let Some(b) = bridged.as_mut()
-                        && let Some(payload) = b.session.receive(now, from, &leg_buf[..n])
+                        && !b.on_input(Instant::now(), input, &leg_buf, &mut session)
                     {
-                        session.send_audio(now, payload);
+                        bridged = None;
+                        let _ = events.send(MediaEvent::Inactive { call });
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
                     session.handle_timeout(now);
                     if let Some(b) = bridged.as_mut() {
-                        b.session.handle_timeout(now);
+                        b.handle_timeout(now);
                     }
                 }
+            }
+            if let Some(b) = bridged.as_mut() {
+                b.pump(Instant::now(), &mut session, &mut out, call, &events);
             }
             while let Some(to) = session.poll_transmit_into(&mut out) {
                 let _ = sock.socket().try_send_to(&out, to);
-            }
-            if let Some(b) = bridged.as_mut() {
-                while let Some(to) = b.session.poll_transmit_into(&mut out) {
-                    let _ = b.sock.socket().try_send_to(&out, to);
-                }
-                while let Some(ev) = b.session.poll_event() {
-                    // The other party's keys are not the caller's; its silence is the call's.
-                    if ev == SessionEvent::Inactive {
-                        let _ = events.send(MediaEvent::Inactive { call });
-                    }
-                }
             }
             while let Some(ev) = session.poll_event() {
                 let ev = match ev {

@@ -42,6 +42,7 @@ impl Core {
         }
         self.leave_acd(now, id, true);
         self.drop_leg(id);
+        self.end_browser_call(id, Cause::CalleeHungUp.as_str());
         let Some(c) = self.calls.get_mut(&id) else {
             return false;
         };

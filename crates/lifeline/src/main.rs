@@ -52,6 +52,10 @@ struct ServeArgs {
     /// HTTP API listen address (config: server.http_listen).
     #[arg(long, value_name = "ADDR:PORT")]
     http_listen: Option<SocketAddr>,
+    /// The shared WebRTC UDP port for browser agents (config: server.webrtc_listen;
+    /// default: the SIP address with a free port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    webrtc_listen: Option<SocketAddr>,
     /// RTP port range, LO-HI (config: server.rtp_ports).
     #[arg(long, value_name = "LO-HI")]
     rtp_ports: Option<PortRange>,
@@ -140,11 +144,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
+    let config = Arc::new(config);
+    let accounts = Arc::new(lifeline_web::auth::Accounts::new(&config));
     let engine = Engine::start(
         EngineOptions {
-            config: Arc::new(config),
+            config,
             sip_listen,
             rtp_ports: (rtp.start(), rtp.end()),
+            webrtc_listen: Some(
+                args.webrtc_listen
+                    .or(server.webrtc_listen)
+                    .unwrap_or_else(|| SocketAddr::new(sip_listen.ip(), 0)),
+            ),
             settings: CoreSettings {
                 advertised_ip,
                 rtp_timeout: (args.rtp_timeout_secs > 0)
@@ -161,15 +172,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store,
         engine: engine.handle(),
         data_dir: data_dir.clone(),
+        accounts,
     });
     let listener = tokio::net::TcpListener::bind(http_listen)
         .await
         .with_context(|| format!("binding HTTP on {http_listen}"))?;
     let http = listener.local_addr()?;
     let bound = engine.bound();
-    tracing::info!(sip_udp = %bound.udp, sip_tcp = %bound.tcp, %http, %advertised_ip, "lifeline ready");
+    let webrtc = engine
+        .webrtc_addr()
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    tracing::info!(sip_udp = %bound.udp, sip_tcp = %bound.tcp, %http, %webrtc, %advertised_ip, "lifeline ready");
     println!(
-        "lifeline ready sip_udp={} sip_tcp={} http={http}",
+        "lifeline ready sip_udp={} sip_tcp={} http={http} webrtc={webrtc}",
         bound.udp, bound.tcp
     );
 

@@ -12,7 +12,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
-use lifeline_engine::{EngineHandle, LiveEvent, Status};
+use lifeline_engine::{EngineHandle, LiveEvent, Status, parse_status};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -40,27 +40,16 @@ pub(crate) struct StatusChange {
 
 /// What a status change asks for, or why it is not valid.
 fn status_of(change: StatusChange) -> Result<Status, ApiError> {
-    let reason = change.reason.map(|r| r.trim().to_owned());
-    if reason
+    if change
+        .reason
         .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON)
+        .is_some_and(|r| r.trim().chars().count() > MAX_REASON)
     {
         return Err(ApiError::BadRequest(format!(
             "reason is longer than {MAX_REASON} characters"
         )));
     }
-    match change.status.as_str() {
-        "available" => Ok(Status::Available),
-        "logged_out" => Ok(Status::LoggedOut),
-        "break" => Ok(Status::Break {
-            reason: reason
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "break".into()),
-        }),
-        other => Err(ApiError::BadRequest(format!(
-            "status must be \"available\", \"break\" or \"logged_out\", got {other:?}"
-        ))),
-    }
+    parse_status(&change.status, change.reason).map_err(ApiError::BadRequest)
 }
 
 /// Logs an agent in or out, or puts it on break; answers with the agent as it is now.

@@ -11,6 +11,15 @@ pub enum ApiError {
     /// The request is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// The request needs a login.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The logged-in user may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try later.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -29,6 +38,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -12,7 +12,11 @@
 //! path too); details stay in the logs.
 
 mod acd;
+pub mod auth;
+mod console;
 mod error;
+mod session;
+mod ui;
 
 use std::path::{Component, Path as FsPath, PathBuf};
 
@@ -37,6 +41,8 @@ pub struct AppState {
     pub engine: EngineHandle,
     /// The data directory recordings and voice messages are stored under.
     pub data_dir: PathBuf,
+    /// Console users and sessions.
+    pub accounts: std::sync::Arc<auth::Accounts>,
 }
 
 /// The API router.
@@ -56,6 +62,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/queues", get(acd::list_queues))
         .route("/api/v1/queue_log", get(acd::queue_log))
         .route("/api/v1/events", get(acd::events))
+        .route("/api/v1/login", post(session::login))
+        .route("/api/v1/logout", post(session::logout))
+        .route("/api/v1/me", get(session::me))
+        .route("/api/v1/agent/ws", get(console::agent_ws))
+        .route(
+            "/agent",
+            get(|| async { axum::response::Redirect::permanent("/agent/") }),
+        )
+        .route("/agent/", get(ui::agent_index))
+        .route("/agent/{*path}", get(ui::agent_file))
         .fallback(|| async { ApiError::NotFound("no such path".into()) })
         .with_state(state)
 }
