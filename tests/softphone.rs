@@ -153,3 +153,73 @@ fn a_browser_agent_answers_and_the_caller_hangs_up() {
 fn a_browser_agent_answers_and_hangs_up() {
     call_with_browser_agent(true);
 }
+
+#[test]
+fn a_browser_agent_transfers_the_caller_to_another_browser_agent() {
+    if !browser_ready() {
+        return;
+    }
+    let server = Lifeline::start();
+    // 1002 is on break: the queue offers it nothing, but a transfer still rings it.
+    let second = console(&server, "1002", &[("STATUS", "break"), ("HOLD_MS", "3000")]);
+    wait_for(
+        "1002 on break in the browser",
+        Duration::from_secs(30),
+        || (agent_status(&server, "1002") == "break").then_some(()),
+    );
+    let first = console(
+        &server,
+        "1001",
+        &[("HOLD_MS", "2000"), ("TRANSFER_TO", "1002")],
+    );
+    wait_for(
+        "1001 available in the browser",
+        Duration::from_secs(30),
+        || (agent_status(&server, "1001") == "available").then_some(()),
+    );
+    let media = free_port().to_string();
+    let caller = sipp_spawn(
+        "call_pcma.xml",
+        server.sip,
+        "udp",
+        &[
+            "-s",
+            "12345",
+            "-d",
+            "14000",
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &media,
+            "-rtp_echo",
+            "-set",
+            "rtp_port",
+            &media,
+        ],
+    );
+    let v1 = verdict(first);
+    assert_eq!(v1["ok"], true, "{v1}");
+    assert_eq!(v1["cause"], "transferred", "{v1}");
+    let v2 = verdict(second);
+    assert_eq!(v2["ok"], true, "{v2}\n{}", server.log());
+    assert!(
+        v2["inbound_energy"].as_f64().unwrap_or(0.0) > 0.0,
+        "audio flows with the second agent: {v2}"
+    );
+    assert_sipp_ok(&caller.wait_with_output().unwrap(), "the caller", &server);
+    let rec = server.wait_call("the record", |c| {
+        c["to"] == "12345" && !c["ended_at"].is_null()
+    });
+    assert_eq!(rec["agent"], "1002", "{rec}");
+    let (_, log) = server.get(&format!(
+        "/api/v1/queue_log?call_id={}",
+        rec["call_id"].as_str().unwrap()
+    ));
+    let events: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["ENTERQUEUE", "CONNECT", "BLINDTRANSFER"], "{log}");
+}

@@ -9,6 +9,9 @@
 //   MODE            answer-and-wait (default) | decline | login
 //   HOLD_MS         how long to stay on the call before reading stats (default 3000)
 //   HANGUP=1        hang up from the console after HOLD_MS instead of waiting for the far end
+//   TRANSFER_TO     transfer the caller there (a user id or number) after HOLD_MS
+//   STATUS          the status to set after login: available (default) or break (a transfer
+//                   still rings an agent on break; the queue does not)
 //   RING_WAIT_MS    how long to wait for an offered call (default 60000)
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   DEBUG=1         forward every browser console message to stderr, not only errors
@@ -78,9 +81,11 @@ async function login(page) {
   await page.waitForFunction(() => window.lifeline.state().connection === 'open' && window.lifeline.state().agent, null, {
     timeout: STEP_MS,
   });
-  await page.selectOption('#status-select', 'available');
+  const status = env.STATUS || 'available';
+  await page.selectOption('#status-select', status);
+  if (status === 'break') await page.fill('#status-reason', 'test');
   await page.click('#status-apply');
-  await page.waitForSelector('#agent-status[data-value="available"]', { timeout: STEP_MS });
+  await page.waitForSelector(`#agent-status[data-value="${status}"]`, { timeout: STEP_MS });
 }
 
 async function stats(page) {
@@ -118,6 +123,10 @@ async function answerAndWait(page) {
   const s = await stats(page);
   if (!s) throw new Error('no peer connection after connecting');
   if (env.HANGUP === '1') await page.click('#hangup');
+  if (env.TRANSFER_TO) {
+    await page.fill('#transfer-to', env.TRANSFER_TO);
+    await page.click('#transfer');
+  }
   await waitCallState(page, ['ended', 'idle'], END_MS).catch(() => {
     throw new Error(`the call did not end within ${END_MS / 1000} s`);
   });

@@ -600,7 +600,8 @@ impl Core {
                 let ringing = c
                     .leg
                     .as_deref()
-                    .is_some_and(|b| b.winner.is_none() && b.ringing());
+                    .is_some_and(|b| b.winner.is_none() && b.ringing())
+                    || self.consoles.rings_direct(id);
                 match (c.kind, c.state) {
                     (Kind::User, State::Setup) => {
                         self.cancel_forks(now, id, None);
@@ -666,6 +667,7 @@ impl Core {
     pub(crate) fn end_call(&mut self, id: u64, result: CallResult, cause: &str) {
         self.leave_acd(Instant::now(), id, cause == Cause::CalleeHungUp.as_str());
         self.end_browser_call(id, cause);
+        self.cancel_direct_offers(id, "caller_left");
         let Some(c) = self.calls.remove(&id) else {
             return;
         };

@@ -154,11 +154,17 @@ struct Conn {
     tx: mpsc::UnboundedSender<ToConsole>,
 }
 
+/// Offer ids of calls transferred to a browser agent (not ACD offers, which count up
+/// from 1) start here: far above any ACD offer, and well within the integers a
+/// browser's JSON keeps exactly (2^53).
+const DIRECT_OFFERS: u64 = 1 << 40;
+
 /// Attached consoles and their calls.
 #[derive(Debug, Default)]
 pub(crate) struct Consoles {
     by_agent: HashMap<String, Conn>,
     next_conn: u64,
+    next_direct: u64,
     /// Offers ringing in a browser: the caller's call and the agent.
     offers: HashMap<u64, (u64, String)>,
     /// Calls answered in a browser: the agent and the offer.
@@ -180,6 +186,13 @@ impl Consoles {
     /// Whether `offer` rings in a browser; it no longer does afterwards.
     pub(crate) fn take_offer(&mut self, offer: u64) -> Option<(u64, String)> {
         self.offers.remove(&offer)
+    }
+
+    /// Whether a transfer rings a browser for `call`.
+    pub(crate) fn rings_direct(&self, call: u64) -> bool {
+        self.offers
+            .iter()
+            .any(|(o, (c, _))| *o >= DIRECT_OFFERS && *c == call)
     }
 }
 
@@ -267,6 +280,42 @@ impl Core {
         self.consoles.send(agent, msg);
     }
 
+    /// Rings `agent`'s console for `call`, transferred to it (not through the ACD).
+    pub(crate) fn ring_browser_direct(&mut self, now: Instant, call: u64, agent: &str) {
+        self.consoles.next_direct += 1;
+        let offer = DIRECT_OFFERS + self.consoles.next_direct;
+        let queue = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.answered.queued.as_ref())
+            .map(|v| v.queue.clone())
+            .unwrap_or_default();
+        self.offer_to_browser(offer, call, agent, &queue, Duration::ZERO);
+        let at = now + self.settings.ring_timeout;
+        self.call_timers.push(std::cmp::Reverse((
+            at,
+            call,
+            crate::calls::CallTimer::RingTimeout,
+        )));
+    }
+
+    /// Stops transfers ringing a browser for `call` (the call ended or rang out).
+    pub(crate) fn cancel_direct_offers(&mut self, call: u64, reason: &'static str) {
+        let offers: Vec<u64> = self
+            .consoles
+            .offers
+            .iter()
+            .filter(|(o, (c, _))| **o >= DIRECT_OFFERS && *c == call)
+            .map(|(o, _)| *o)
+            .collect();
+        for offer in offers {
+            if let Some((_, agent)) = self.consoles.offers.remove(&offer) {
+                self.consoles
+                    .send(&agent, ToConsole::Cancelled { offer, reason });
+            }
+        }
+    }
+
     /// The ACD stopped an offer ringing in a browser.
     pub(crate) fn cancel_browser_offer(&mut self, offer: u64) -> bool {
         let Some((call, agent)) = self.consoles.take_offer(offer) else {
@@ -306,14 +355,18 @@ impl Core {
                 self.push_agent(now, agent);
             }
             FromConsole::Accept { offer, sdp } => self.accept_in_browser(now, agent, offer, &sdp),
-            FromConsole::Decline { offer } => {
-                if self.consoles.take_offer(offer).is_some() {
+            FromConsole::Decline { offer } => match self.consoles.take_offer(offer) {
+                Some((call, _)) if offer >= DIRECT_OFFERS => {
+                    self.hangup(now, call, Cause::TransferFailed);
+                }
+                Some(_) => {
                     self.acd
                         .acd
                         .offer_failed(now, offer, OfferFailure::Rejected);
                     self.pump_acd(now);
                 }
-            }
+                None => {}
+            },
             FromConsole::Hangup => match self.browser_call(agent) {
                 Some(call) => {
                     if !self.survey_after_agent(now, call) {
@@ -389,7 +442,16 @@ impl Core {
             Ok(ok) => ok,
             Err(e) => return self.refuse_browser_answer(now, agent, offer, e.to_string()),
         };
-        if !self.offer_may_connect(now, call, offer) {
+        if offer >= DIRECT_OFFERS {
+            // A transfer: the call's record now names this agent.
+            if let Some(v) = self
+                .calls
+                .get_mut(&call)
+                .and_then(|c| c.answered.queued.as_mut())
+            {
+                v.agent = Some(agent.to_owned());
+            }
+        } else if !self.offer_may_connect(now, call, offer) {
             let reason = "taken";
             self.consoles
                 .send(agent, ToConsole::Cancelled { offer, reason });
@@ -418,10 +480,12 @@ impl Core {
                 offer: Some(offer),
             },
         );
-        self.acd
-            .acd
-            .offer_failed(now, offer, OfferFailure::Rejected);
-        self.pump_acd(now);
+        if offer < DIRECT_OFFERS {
+            self.acd
+                .acd
+                .offer_failed(now, offer, OfferFailure::Rejected);
+            self.pump_acd(now);
+        }
     }
 
     /// The browser leg of `call` is up.

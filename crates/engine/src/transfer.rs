@@ -24,6 +24,10 @@ impl Core {
             tracing::info!(call = id, %number, "transferred to a configured number");
             return;
         }
+        if self.consoles.attached(number) {
+            tracing::info!(call = id, user = %number, "transferring to a browser agent");
+            return self.ring_browser_direct(now, id, number);
+        }
         if self.config.find_user(number).is_none() {
             tracing::warn!(call = id, %number, "transfer target is neither a number nor a user");
             return self.hangup(now, id, Cause::TransferFailed);
