@@ -60,6 +60,31 @@ fn verdict(child: std::process::Child) -> serde_json::Value {
     })
 }
 
+/// A sipp caller to 12345 on A-law that echoes all RTP back and hangs up after
+/// `hold_ms`.
+fn echo_caller(server: &Lifeline, hold_ms: &str) -> std::process::Child {
+    let media = free_port().to_string();
+    sipp_spawn(
+        "call_pcma.xml",
+        server.sip,
+        "udp",
+        &[
+            "-s",
+            "12345",
+            "-d",
+            hold_ms,
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &media,
+            "-rtp_echo",
+            "-set",
+            "rtp_port",
+            &media,
+        ],
+    )
+}
+
 fn agent_status(server: &Lifeline, id: &str) -> String {
     let (_, agents) = server.get("/api/v1/agents");
     agents
@@ -86,27 +111,8 @@ fn call_with_browser_agent(hangup_by_agent: bool) {
         Duration::from_secs(30),
         || (agent_status(&server, "1001") == "available").then_some(()),
     );
-    let media = free_port().to_string();
     let hold = if hangup_by_agent { "30000" } else { "8000" };
-    let caller = sipp_spawn(
-        "call_pcma.xml",
-        server.sip,
-        "udp",
-        &[
-            "-s",
-            "12345",
-            "-d",
-            hold,
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &media,
-            "-rtp_echo",
-            "-set",
-            "rtp_port",
-            &media,
-        ],
-    );
+    let caller = echo_caller(&server, hold);
     let v = verdict(browser);
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["codec"], "audio/PCMU", "{v}");
@@ -177,26 +183,7 @@ fn a_browser_agent_transfers_the_caller_to_another_browser_agent() {
         Duration::from_secs(30),
         || (agent_status(&server, "1001") == "available").then_some(()),
     );
-    let media = free_port().to_string();
-    let caller = sipp_spawn(
-        "call_pcma.xml",
-        server.sip,
-        "udp",
-        &[
-            "-s",
-            "12345",
-            "-d",
-            "14000",
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &media,
-            "-rtp_echo",
-            "-set",
-            "rtp_port",
-            &media,
-        ],
-    );
+    let caller = echo_caller(&server, "14000");
     let v1 = verdict(first);
     assert_eq!(v1["ok"], true, "{v1}");
     assert_eq!(v1["cause"], "transferred", "{v1}");

@@ -174,7 +174,7 @@ struct SendClock {
 }
 
 #[cfg(test)]
-#[path = "webrtc_tests.rs"]
+#[path = "webrtc_tests/mod.rs"]
 mod tests;
 
 impl fmt::Debug for WebRtcLeg {
