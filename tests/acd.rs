@@ -372,6 +372,29 @@ fn wrap_up_holds_the_agent_back_before_the_next_caller() {
 #[test]
 fn agent_status_api_validates_its_input() {
     let (_config, server) = start();
+    let path = "/api/v1/agents/5001/status";
+    let body = r#"{"status": "available"}"#;
+    let (status, _) = common::json_of(common::http_request(server.http, "POST", path, body, None));
+    assert_eq!(status, 401, "a status change needs a login");
+    let (_, login) = server.post_json("/api/v1/login", r#"{"user": "5002", "password": "pw5002"}"#);
+    let agent_token = login["token"].as_str().unwrap();
+    let (status, _) = common::json_of(common::http_request(
+        server.http,
+        "POST",
+        path,
+        body,
+        Some(agent_token),
+    ));
+    assert_eq!(status, 403, "an agent changes only their own status");
+    let own = "/api/v1/agents/5002/status";
+    let (status, _) = common::json_of(common::http_request(
+        server.http,
+        "POST",
+        own,
+        body,
+        Some(agent_token),
+    ));
+    assert_eq!(status, 200, "but does change their own");
     let (status, body) =
         server.post_json("/api/v1/agents/9999/status", r#"{"status": "available"}"#);
     assert_eq!(status, 404, "{body}");

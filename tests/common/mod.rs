@@ -45,6 +45,8 @@ pub struct Lifeline {
     pub sip: SocketAddr,
     pub http: SocketAddr,
     pub data: tempfile::TempDir,
+    /// A session of the demo administrator (9001), sent with every request.
+    pub token: String,
 }
 
 impl Lifeline {
@@ -123,15 +125,21 @@ impl Lifeline {
                 .parse()
                 .unwrap()
         };
-        let l = Lifeline {
+        let mut l = Lifeline {
             sip: field("sip_udp"),
             http: field("http"),
             child,
             data,
+            token: String::new(),
         };
         wait_for("healthz 200", Duration::from_secs(10), || {
             (l.get("/healthz").0 == 200).then_some(())
         });
+        let (status, login) =
+            l.post_json("/api/v1/login", r#"{"user": "9001", "password": "pw9001"}"#);
+        if status == 200 {
+            l.token = login["token"].as_str().unwrap_or_default().to_owned();
+        }
         l
     }
 
@@ -140,26 +148,25 @@ impl Lifeline {
         std::fs::read_to_string(self.data.path().join("lifeline.log")).unwrap_or_default()
     }
 
-    /// GET `path`: status and JSON body.
+    /// GET `path` as the administrator: status and JSON body.
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        http(self.http, "GET", path)
+        json_of(self.get_raw(path))
     }
 
-    /// GET `path`: status and raw body.
+    /// GET `path` as the administrator: status and raw body.
     pub fn get_raw(&self, path: &str) -> (u16, Vec<u8>) {
-        http_raw(self.http, "GET", path)
+        http_request(self.http, "GET", path, "", Some(&self.token))
     }
 
-    /// POST `path` with no body: status and JSON body.
+    /// POST `path` with no body, as the administrator: status and JSON body.
     pub fn post(&self, path: &str) -> (u16, serde_json::Value) {
-        http(self.http, "POST", path)
+        self.post_json(path, "")
     }
 
-    /// POST `body` (JSON text) to `path`: status and JSON body.
+    /// POST `body` (JSON text) to `path` as the administrator: status and JSON body.
     pub fn post_json(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
-        let (status, raw) = http_request(self.http, "POST", path, body);
-        let json = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
-        (status, json)
+        let token = (!self.token.is_empty()).then_some(self.token.as_str());
+        json_of(http_request(self.http, "POST", path, body, token))
     }
 
     /// The call records, newest first.
@@ -216,28 +223,30 @@ impl Drop for Lifeline {
     }
 }
 
-/// A tiny HTTP/1.1 client (the API is local and speaks JSON).
-pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, serde_json::Value) {
-    let (status, body) = http_raw(addr, method, path);
+/// A status and body parsed as JSON (`null` if it is not).
+pub fn json_of((status, body): (u16, Vec<u8>)) -> (u16, serde_json::Value) {
     (
         status,
         serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
     )
 }
 
-/// The status and raw body of a request (for audio).
-pub fn http_raw(addr: SocketAddr, method: &str, path: &str) -> (u16, Vec<u8>) {
-    http_request(addr, method, path, "")
-}
-
-/// The status and raw body of a request carrying `body` (JSON when not empty).
-pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+/// A tiny HTTP/1.1 client (the API is local and speaks JSON): the status and raw body
+/// of a request carrying `body` (JSON when not empty) and, if given, a session token.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let len = body.len();
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
          Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n{body}"
     )
     .unwrap();

@@ -11,11 +11,13 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use lifeline_engine::{EngineHandle, LiveEvent, Status, parse_status};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::session::{SUPERVISORS, user_of};
 use crate::{ApiError, AppState};
 
 /// Longest break reason kept.
@@ -55,9 +57,18 @@ fn status_of(change: StatusChange) -> Result<Status, ApiError> {
 /// Logs an agent in or out, or puts it on break; answers with the agent as it is now.
 pub(crate) async fn set_agent_status(
     State(s): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     body: Result<Json<StatusChange>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // Agents change their own status; supervisors and administrators anyone's.
+    let user = user_of(&s, &headers, None)?;
+    if user.id != id && !SUPERVISORS.contains(&user.role) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may change only their own status",
+            user.id
+        )));
+    }
     let Json(change) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let status = status_of(change)?;
     match s.engine.set_agent_status(&id, status).await {

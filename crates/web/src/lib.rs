@@ -22,7 +22,7 @@ use std::path::{Component, Path as FsPath, PathBuf};
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -139,9 +139,12 @@ async fn get_call(
 /// Hangs up a call in progress (an operator's forced release).
 async fn hangup(
     State(s): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let user = session::require(&s, &headers, session::SUPERVISORS)?;
     let id = id_of(id)?;
+    tracing::info!(user = %user.id, call = id, "operator hangup");
     let Some(call) = s.store.get_call(id).await? else {
         return Err(ApiError::NotFound(format!("no call record {id}")));
     };
@@ -159,9 +162,13 @@ async fn hangup(
 /// agent).
 async fn call_recording(
     State(s): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // Recordings are personal data: supervisors only, and every access is logged.
+    let user = session::require(&s, &headers, session::SUPERVISORS)?;
     let id = id_of(id)?;
+    tracing::info!(user = %user.id, call = id, "recording accessed");
     let call = s
         .store
         .get_call(id)
@@ -195,9 +202,12 @@ async fn get_voicemail(
 
 async fn voicemail_audio(
     State(s): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let user = session::require(&s, &headers, session::SUPERVISORS)?;
     let id = id_of(id)?;
+    tracing::info!(user = %user.id, voicemail = id, "voice message accessed");
     let v = s
         .store
         .get_voicemail(id)

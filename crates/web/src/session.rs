@@ -37,6 +37,27 @@ pub(crate) fn token_of(headers: &HeaderMap, query_token: Option<&str>) -> Option
         .map(str::to_owned)
 }
 
+/// The logged-in user of a request if their role is one of `roles`: 401 without a
+/// session, 403 with the wrong role.
+pub(crate) fn require(
+    s: &AppState,
+    headers: &HeaderMap,
+    roles: &[&str],
+) -> Result<UserInfo, ApiError> {
+    let user = user_of(s, headers, None)?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {} may not do this",
+            user.role
+        )))
+    }
+}
+
+/// Roles that manage calls and agents.
+pub(crate) const SUPERVISORS: &[&str] = &["supervisor", "admin"];
+
 /// The logged-in user of a request, or 401.
 pub(crate) fn user_of(
     s: &AppState,
