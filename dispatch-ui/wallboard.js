@@ -49,7 +49,7 @@ const BAD_EVENTS = new Set(['ABANDON', 'EXITWITHTIMEOUT', 'EXITEMPTY', 'RINGNOAN
 
 const S = {
   connection: 'connecting', // connecting | open | reconnecting
-  retryIn: null, // seconds until the next attempt, while reconnecting
+  retryAt: null, // performance.now() of the next attempt, while waiting to reconnect
   queues: [], // the last `queues` snapshot
   queuesAt: 0, // performance.now() when it arrived, for ticking
   agents: [],
@@ -337,6 +337,7 @@ async function loadRecentEvents() {
 
 function tick() {
   $('clock').textContent = clockTime(new Date());
+  if (S.retryAt != null) renderConnection();
   for (const q of S.queues) {
     const tile = tiles.get(q.name);
     if (tile) tickTile(tile, q);
@@ -471,17 +472,23 @@ class LiveFeed {
   }
 }
 
-function onConnection(state, detail) {
-  S.connection = state;
-  S.retryIn = detail?.delay ?? null;
+function renderConnection() {
   const pill = $('connection');
-  pill.dataset.value = state;
-  pill.textContent = {
+  pill.dataset.value = S.connection;
+  const wait = S.retryAt == null ? null : Math.max(0, Math.ceil((S.retryAt - performance.now()) / 1000));
+  const text = {
     connecting: 'connecting…',
     open: 'live',
-    reconnecting: S.retryIn == null ? 'reconnecting…' : `offline · retrying in ${S.retryIn} s`,
-  }[state];
-  document.body.dataset.connection = state;
+    reconnecting: wait == null ? 'reconnecting…' : `offline · retrying in ${wait} s`,
+  }[S.connection];
+  if (pill.textContent !== text) pill.textContent = text;
+  document.body.dataset.connection = S.connection;
+}
+
+function onConnection(state, detail) {
+  S.connection = state;
+  S.retryAt = detail?.delay == null ? null : performance.now() + detail.delay * 1000;
+  renderConnection();
   $('stale').hidden = state === 'open' || S.snapshots === 0;
   if (state === 'open') loadRecentEvents();
 }
@@ -516,7 +523,6 @@ window.lifeline = {
   /** A snapshot of what the wallboard shows, for tests and the console. */
   state: () => ({
     connection: S.connection,
-    retryIn: S.retryIn,
     queues: S.queues.map((q) => ({ ...q, longest_wait_secs: longestWait(q) })),
     agents: S.agents.map((a) => ({ ...a })),
     events: S.events.map((e) => ({ ...e })),

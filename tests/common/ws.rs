@@ -1,6 +1,6 @@
-//! A minimal WebSocket client (RFC 6455) for reading Lifeline's live feed: the opening
-//! handshake, then unmasked text frames from the server. Enough for tests; not a
-//! general client.
+//! A minimal WebSocket client (RFC 6455) for Lifeline's live feed and agent console:
+//! the opening handshake, unmasked text frames from the server, and masked text frames
+//! to it. Enough for tests; not a general client.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -36,6 +36,27 @@ impl WsClient {
             }
         }
         WsClient { stream }
+    }
+
+    /// Sends one text message (masked, as a client must).
+    pub fn send_text(&mut self, text: &str) {
+        let payload = text.as_bytes();
+        let mut frame = vec![0x81u8];
+        match payload.len() {
+            n @ 0..=125 => frame.push(0x80 | n as u8),
+            n @ 126..=65535 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask: [u8; 4] = [0x5a, 0x17, 0xc3, 0x88];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.get_mut().write_all(&frame).unwrap();
     }
 
     /// The next text message, or `None` if none came within `timeout`.

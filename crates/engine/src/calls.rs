@@ -665,7 +665,9 @@ impl Core {
 
     /// Forgets a call: indexes, media (stopped by dropping its handle), and the record.
     pub(crate) fn end_call(&mut self, id: u64, result: CallResult, cause: &str) {
+        self.ending = Some(id);
         self.leave_acd(Instant::now(), id, cause == Cause::CalleeHungUp.as_str());
+        self.ending = None;
         self.end_browser_call(id, cause);
         self.cancel_direct_offers(id, "caller_left");
         let Some(c) = self.calls.remove(&id) else {

@@ -321,10 +321,10 @@ impl Core {
         let Some((call, agent)) = self.consoles.take_offer(offer) else {
             return false;
         };
-        let reason = if self.calls.contains_key(&call) {
-            "timeout"
-        } else {
+        let reason = if self.ending == Some(call) || !self.calls.contains_key(&call) {
             "caller_left"
+        } else {
+            "timeout"
         };
         self.consoles
             .send(&agent, ToConsole::Cancelled { offer, reason });

@@ -162,6 +162,9 @@ pub(crate) struct Core {
     pub(crate) consoles: crate::console::Consoles,
     /// The shared WebRTC port, if WebRTC is enabled.
     pub(crate) webrtc: Option<crate::webrtc_port::WebRtcPort>,
+    /// The call being ended while the ACD hears of it (its offers are cancelled
+    /// because the caller left, not by a timeout).
+    pub(crate) ending: Option<u64>,
 }
 
 /// Methods Lifeline acts on, as listed in `Allow`.

@@ -194,6 +194,7 @@ impl Engine {
             late_answers: HashMap::new(),
             consoles: console::Consoles::default(),
             webrtc,
+            ending: None,
             calls: HashMap::new(),
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),

@@ -2,6 +2,7 @@
 //! checks the session, attaches the console to the engine, and then only moves JSON
 //! both ways — every decision is the engine's.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -26,8 +27,9 @@ pub(crate) async fn agent_ws(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<WsQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // Who comes first: an unknown client learns nothing but that it must log in.
     let user = user_of(&s, &headers, q.token.as_deref())?;
     if !matches!(user.role, "agent" | "supervisor" | "admin") {
         return Err(ApiError::Forbidden(format!(
@@ -35,6 +37,7 @@ pub(crate) async fn agent_ws(
             user.role
         )));
     }
+    let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let engine = s.engine.clone();
     Ok(ws
         .max_message_size(MAX_MESSAGE)
