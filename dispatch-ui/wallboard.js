@@ -49,7 +49,7 @@ const BAD_EVENTS = new Set(['ABANDON', 'EXITWITHTIMEOUT', 'EXITEMPTY', 'RINGNOAN
 
 const S = {
   connection: 'connecting', // connecting | open | reconnecting
-  retryAt: null, // performance.now() of the next attempt, while waiting to reconnect
+  retryIn: null, // seconds until the next attempt, while waiting to reconnect
   queues: [], // the last `queues` snapshot
   queuesAt: 0, // performance.now() when it arrived, for ticking
   agents: [],
@@ -144,7 +144,7 @@ function tickTile(tile, q) {
   if (waitLong) reasons.push(`Caller waiting over ${LONGEST_WAIT_MAX_SECS} s`);
   const text = reasons.join(' · ');
   const box = tile.querySelector('[data-field="alert"]');
-  box.textContent = text;
+  if (box.textContent !== text) box.textContent = text;
   box.hidden = !text;
   tile.dataset.alert = String(Boolean(text));
   const before = alerting.get(q.name);
@@ -337,7 +337,6 @@ async function loadRecentEvents() {
 
 function tick() {
   $('clock').textContent = clockTime(new Date());
-  if (S.retryAt != null) renderConnection();
   for (const q of S.queues) {
     const tile = tiles.get(q.name);
     if (tile) tickTile(tile, q);
@@ -475,11 +474,12 @@ class LiveFeed {
 function renderConnection() {
   const pill = $('connection');
   pill.dataset.value = S.connection;
-  const wait = S.retryAt == null ? null : Math.max(0, Math.ceil((S.retryAt - performance.now()) / 1000));
+  // Changes only with the state and at each attempt: the pill is a live region, and a
+  // countdown would be read out every second.
   const text = {
     connecting: 'connecting…',
     open: 'live',
-    reconnecting: wait == null ? 'reconnecting…' : `offline · retrying in ${wait} s`,
+    reconnecting: S.retryIn == null ? 'reconnecting…' : `offline · retrying in ${S.retryIn} s`,
   }[S.connection];
   if (pill.textContent !== text) pill.textContent = text;
   document.body.dataset.connection = S.connection;
@@ -487,7 +487,7 @@ function renderConnection() {
 
 function onConnection(state, detail) {
   S.connection = state;
-  S.retryAt = detail?.delay == null ? null : performance.now() + detail.delay * 1000;
+  S.retryIn = detail?.delay ?? null;
   renderConnection();
   $('stale').hidden = state === 'open' || S.snapshots === 0;
   if (state === 'open') loadRecentEvents();
@@ -523,6 +523,7 @@ window.lifeline = {
   /** A snapshot of what the wallboard shows, for tests and the console. */
   state: () => ({
     connection: S.connection,
+    retryIn: S.retryIn,
     queues: S.queues.map((q) => ({ ...q, longest_wait_secs: longestWait(q) })),
     agents: S.agents.map((a) => ({ ...a })),
     events: S.events.map((e) => ({ ...e })),

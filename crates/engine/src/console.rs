@@ -384,9 +384,14 @@ impl Core {
                         .get(&call)
                         .and_then(|c| c.answered.queued.as_ref())
                         .and_then(|v| v.moh.clone());
+                    // Music for the caller; the agent no longer hears the caller.
+                    self.media_cmd(call, MediaCmd::Hold(true));
                     self.hold(call, moh.as_deref());
                 }
-                Some(call) => self.media_cmd(call, MediaCmd::Stop),
+                Some(call) => {
+                    self.media_cmd(call, MediaCmd::Hold(false));
+                    self.media_cmd(call, MediaCmd::Stop);
+                }
                 None => self
                     .consoles
                     .send(agent, error("no call to hold".into(), None)),

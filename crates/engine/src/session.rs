@@ -75,6 +75,9 @@ pub enum MediaCmd {
     },
     /// Send the connected party's audio to a new address (its re-INVITE).
     SetLegRemote(SocketAddr),
+    /// Hold (true) stops relaying the caller to the connected party; the core plays the
+    /// caller music meanwhile, which takes precedence over the party's audio.
+    Hold(bool),
     /// Disconnect the other party's leg (the caller hears silence until the next play).
     Unbridge,
 }
@@ -134,6 +137,7 @@ pub fn start(
         let mut rtcp_buf = [0u8; 1500];
         let mut leg_buf = [0u8; 1500];
         let mut bridged: Option<Bridged> = None;
+        let mut on_hold = false;
         let mut last_flush = Instant::now();
         loop {
             let wake = session
@@ -177,6 +181,7 @@ pub fn start(
                             bridged = Some(Bridged::WebRtc { leg, inbound, socket, caller_law: law });
                         }
                         MediaCmd::Unbridge => bridged = None,
+                        MediaCmd::Hold(on) => on_hold = on,
                         MediaCmd::SetLegRemote(addr) => {
                             if let Some(b) = bridged.as_mut() {
                                 b.set_remote(addr);
@@ -197,7 +202,7 @@ pub fn start(
                                 Law::Alaw => alaw_to_linear(*b),
                             }));
                         }
-                        if let Some(b) = bridged.as_mut() {
+                        if let Some(b) = bridged.as_mut().filter(|_| !on_hold) {
                             b.send_audio(now, payload);
                         }
                     }
