@@ -215,11 +215,16 @@ function newRow(id) {
   return tr;
 }
 
-/** The ticking part of a row: time in state and the wrap-up countdown. */
+/**
+ * The ticking part of a row: time in state and the wrap-up countdown. An agent whose
+ * state never changed since Lifeline started has state_secs 0 (no time is known): no
+ * time is shown then, nor for a logged-out agent.
+ */
 function tickRow(tr, a) {
   const away = a.status === 'logged_out' && a.state === 'idle';
-  const inState = (a.state_secs ?? 0) + since(S.agentsAt);
-  setField(tr, 'state_secs', away ? '' : duration(inState), away ? null : Math.floor(inState));
+  const known = !away && a.state_secs > 0;
+  const inState = a.state_secs + since(S.agentsAt);
+  setField(tr, 'state_secs', known ? duration(inState) : '', known ? Math.floor(inState) : null);
   const left = a.wrap_up_remaining_secs == null ? null : Math.max(0, Math.ceil(a.wrap_up_remaining_secs - since(S.agentsAt)));
   setField(tr, 'wrap_up_remaining_secs', left == null || a.state !== 'wrap_up' ? '' : `${left} s left`, left);
 }

@@ -6,6 +6,9 @@
 //! inbound packets with audio energy only if both directions work (PCMU in the browser,
 //! PCMA on the SIP side). The call record names the agent.
 //!
+//! The supervisor wallboard (`/wallboard`) is checked the same way: it shows the
+//! queues and agents and picks up an agent's status change from the live feed.
+//!
 //! Skipped with a message when Chromium or the Node packages are missing (the test
 //! command installs both: `scripts/services.sh`).
 
@@ -209,4 +212,26 @@ fn a_browser_agent_transfers_the_caller_to_another_browser_agent() {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     assert_eq!(events, ["ENTERQUEUE", "CONNECT", "BLINDTRANSFER"], "{log}");
+}
+
+#[test]
+fn the_wallboard_shows_queues_and_pushes_agent_changes() {
+    if !browser_ready() {
+        return;
+    }
+    let server = Lifeline::start();
+    let out = Command::new("node")
+        .arg(common::root().join("tests/browser/wallboard.mjs"))
+        .env("LIFELINE_HTTP", format!("http://{}", server.http))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|_| {
+            panic!(
+                "no verdict: {stdout}\n--- stderr ---\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert_eq!(v["ok"], true, "{v}");
 }

@@ -9,11 +9,17 @@
 // first (and that change awaited too), so the test always sees a push. Afterwards the
 // agent's earlier status is put back (RESTORE=0 leaves it on break).
 //
+// The wallboard itself needs no session. Changing a status does (the agent itself, a
+// supervisor or an admin; docs/api.md): the script signs in as API_USER with
+// POST /api/v1/login, sends the token as Bearer and signs out at the end.
+//
 // Environment:
 //   LIFELINE_HTTP   base URL of Lifeline's HTTP server, e.g. http://127.0.0.1:8080 (required)
 //   QUEUE           the queue tile to wait for (default citizen)
 //   AGENT           the agent row to wait for and put on break (default 1001)
 //   RESTORE=0       leave the agent on break
+//   API_USER        who changes the status (default 3001, the demo supervisor)
+//   API_PASSWORD    their password (default pw3001)
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   DEBUG=1         forward every browser console message to stderr, not only errors
 
@@ -46,6 +52,7 @@ const ARGS = [
 let context = null;
 let profile = null;
 let done = false;
+let token = null;
 
 async function finish(result) {
   if (done) return;
@@ -57,21 +64,36 @@ async function finish(result) {
     // the browser is gone already
   }
   if (profile) await rm(profile, { recursive: true, force: true }).catch(() => {});
+  if (token) await api('POST', '/api/v1/logout').catch(() => {});
   process.exit(result.ok ? 0 : 1);
 }
 
-/** POST /api/v1/agents/{id}/status from node; the agent as Lifeline answers it. */
-async function setStatus(status, reason) {
-  const res = await fetch(`${base}/api/v1/agents/${encodeURIComponent(agent)}/status`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(reason === undefined || reason === null ? { status } : { status, reason }),
+/** An API request from node, with the session once there is one; the JSON answer. */
+async function api(method, path, body) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(STEP_MS),
   });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`POST status ${status}: ${res.status} ${body?.error ?? res.statusText}`);
-  return body;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${data?.error ?? res.statusText}`);
+  return data;
 }
+
+async function signIn() {
+  const user = env.API_USER || '3001';
+  const res = await api('POST', '/api/v1/login', { user, password: env.API_PASSWORD || 'pw3001' });
+  if (!res?.token) throw new Error(`POST /api/v1/login as ${user}: no token in the answer`);
+  token = res.token;
+}
+
+/** POST /api/v1/agents/{id}/status from node; the agent as Lifeline answers it. */
+const setStatus = (status, reason) =>
+  api('POST', `/api/v1/agents/${encodeURIComponent(agent)}/status`, reason ? { status, reason } : { status });
 
 const rowSel = `#agents [data-agent="${agent}"]`;
 const tileSel = `#queues [data-queue="${queue}"]`;
@@ -148,6 +170,7 @@ async function main() {
     throw new Error(`no row for agent ${agent}`);
   });
 
+  await signIn();
   const before = await rowStatus(page);
   if (before.status === 'break' && before.reason === REASON) {
     // the wanted change would be no change: make one first, and see it pushed too

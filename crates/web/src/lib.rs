@@ -70,6 +70,10 @@ pub fn router(state: AppState) -> Router {
             "/agent",
             get(|| async { axum::response::Redirect::permanent("/agent/") }),
         )
+        .route(
+            "/wallboard",
+            get(|| async { axum::response::Redirect::temporary("/agent/wallboard.html") }),
+        )
         .route("/agent/", get(ui::agent_index))
         .route("/agent/{*path}", get(ui::agent_file))
         .fallback(|| async { ApiError::NotFound("no such path".into()) })
