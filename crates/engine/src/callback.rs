@@ -66,6 +66,8 @@ struct CallbackCall {
     agent_leg: OutLeg,
     resident: Option<OutLeg>,
     relay: Option<MediaHandle>,
+    /// The ACD took the agent's answer: the callback is connected as far as it knows.
+    taken: bool,
 }
 
 /// Callbacks asked for and in progress.
@@ -198,6 +200,7 @@ impl Core {
                 },
                 resident: None,
                 relay: None,
+                taken: false,
             },
         );
     }
@@ -291,6 +294,7 @@ impl Core {
                 let offer = cb.offer;
                 self.callbacks.by_offer.remove(&offer);
                 let taken = usable && self.acd.acd.offer_answered(now, offer).is_ok();
+                cb.taken = taken;
                 if !taken {
                     if usable {
                         tracing::info!(callback = id, "agent answered a callback too late");
@@ -430,6 +434,18 @@ impl Core {
         self.ep
             .respond(now, tx, Response::for_request(req, 200, None));
         if req.method == Method::Bye {
+            // That side is gone: no BYE goes back to it.
+            self.callbacks.by_dialog.remove(&did);
+            if let Some(cb) = self.callbacks.calls.get_mut(&id) {
+                let side = if from_agent {
+                    Some(&mut cb.agent_leg)
+                } else {
+                    cb.resident.as_mut()
+                };
+                if let Some(leg) = side {
+                    leg.dialog = None;
+                }
+            }
             let (by, cause) = if from_agent {
                 (EndedBy::Agent, Cause::CalleeHungUp)
             } else {
@@ -480,32 +496,24 @@ impl Core {
         let Some(mut cb) = self.callbacks.calls.remove(&id) else {
             return;
         };
-        let hung_up_by = by;
-        for (leg, side) in [
-            (Some(&mut cb.agent_leg), Side::Agent),
-            (cb.resident.as_mut(), Side::Resident),
-        ] {
-            let Some(leg) = leg else { continue };
+        // A side that hung up has no dialog left (see `on_callback_request`); every
+        // other answered side gets a BYE, a ringing one a CANCEL.
+        for leg in [Some(&mut cb.agent_leg), cb.resident.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             self.callbacks.by_tx.remove(&leg.tx);
-            let hung_up = matches!(
-                (hung_up_by, side, result),
-                (Some(EndedBy::Agent), Side::Agent, CallResult::Answered)
-                    | (Some(EndedBy::Caller), Side::Resident, CallResult::Answered)
-            );
             match leg.dialog.as_mut() {
                 Some(d) => {
                     self.callbacks.by_dialog.remove(&d.id);
-                    if !hung_up {
-                        let bye = d.request(Method::Bye);
-                        self.ep.send_request(now, bye, leg.peer);
-                    }
+                    let bye = d.request(Method::Bye);
+                    self.ep.send_request(now, bye, leg.peer);
                 }
                 None => self.ep.cancel(now, leg.tx),
             }
         }
         self.callbacks.by_offer.remove(&cb.offer);
-        let connected_to_agent = cb.agent_leg.dialog.is_some() && by.is_some();
-        if connected_to_agent {
+        if cb.taken && by.is_some() {
             self.acd
                 .acd
                 .call_ended(now, cb.entry, by.unwrap_or(EndedBy::Agent));
