@@ -169,6 +169,7 @@ impl Bridged {
                             let _ = events.send(MediaEvent::LegConnected { call });
                         }
                         WebRtcEvent::Disconnected => {
+                            tracing::info!(call, "browser leg lost (ICE, DTLS or media timeout)");
                             let _ = events.send(MediaEvent::Inactive { call });
                         }
                         WebRtcEvent::Dtmf(_) => {}

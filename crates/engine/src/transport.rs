@@ -84,7 +84,9 @@ pub enum BindError {
     },
 }
 
-fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+/// A non-blocking UDP socket on `addr` with large kernel buffers (bursts of many
+/// peers' packets wait there while a task is busy).
+pub(crate) fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(addr);
     let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     // Best effort: the kernel caps these at net.core.{r,w}mem_max.

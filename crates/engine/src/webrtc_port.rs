@@ -53,7 +53,8 @@ pub struct WebRtcPort {
 impl WebRtcPort {
     /// Binds `addr` and starts the demultiplexer.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<WebRtcPort> {
-        let socket = Arc::new(UdpSocket::bind(addr).await?);
+        // Every browser's packets arrive here: the same large buffers as SIP's socket.
+        let socket = Arc::new(crate::transport::udp_socket(addr)?);
         let local = socket.local_addr()?;
         let port = WebRtcPort {
             socket,

@@ -41,6 +41,9 @@ pub(crate) async fn agent_ws(
     let engine = s.engine.clone();
     Ok(ws
         .max_message_size(MAX_MESSAGE)
+        // An idle console costs little: small buffers (messages are a few kB).
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| run(socket, engine, user.id)))
 }
 

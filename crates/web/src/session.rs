@@ -15,6 +15,9 @@ use crate::{ApiError, AppState};
 /// The session cookie's name.
 pub const COOKIE: &str = "lifeline_session";
 
+/// Password checks running at once.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// The session token a request carries, if any.
 pub(crate) fn token_of(headers: &HeaderMap, query_token: Option<&str>) -> Option<String> {
     let bearer = headers
@@ -83,7 +86,12 @@ pub(crate) async fn login(
 ) -> Result<Response, ApiError> {
     let Json(c) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let accounts = s.accounts.clone();
-    // argon2 is slow on purpose: keep it off the async workers.
+    // argon2 is slow and takes 19 MiB on purpose: keep it off the async workers, and
+    // run few at once so a burst of logins does not balloon the process.
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable("login failed".into()))?;
     let result = tokio::task::spawn_blocking(move || accounts.login(&c.user, &c.password))
         .await
         .map_err(|_| ApiError::Unavailable("login failed".into()))?;
