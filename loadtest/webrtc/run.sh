@@ -10,7 +10,10 @@
 # LOGINS=4 (logins at once; each costs argon2 on the server), NO_RECORD=1 (queue bench
 # with `record = false`), LOADTEST_KEEP=1 (keep the scratch dir),
 # LOADTEST_QUIET_S=120 (before each row, wait up to this long for other processes to use
-# < 25 % of one core for 6 s; 0: don't wait), WEBRTC_PORTS=20000-29998 (server RTP range).
+# < 25 % of one core for 6 s; 0: don't wait), WEBRTC_PORTS=20000-29998 (server RTP range),
+# WEBRTC_RCVBUF=bytes (diagnostic, root: net.core.rmem_default is set to this while the
+# server starts and restored once it is ready, so the server's shared WebRTC socket, which
+# takes the system default, gets a bigger receive buffer; see README.md).
 # One fresh server per row, each in its own session (setsid); an EXIT trap stops it.
 # On stderr per row: how busy the machine was before it, the generator's diagnostics and
 # "other work" during it (machine busy time − server − generator; only an indicator).
@@ -37,7 +40,12 @@ fi
 GEN="$HERE/target/release/webrtc-storm"
 
 WORK=$(mktemp -d /tmp/lifeline-webrtc.XXXXXX)
-SERVER_PID="" GEN_PID=""
+SERVER_PID="" GEN_PID="" OLD_RMEM=""
+restore_rmem() {
+  [[ -n $OLD_RMEM ]] || return 0
+  sysctl -qw net.core.rmem_default="$OLD_RMEM" || echo "could not restore net.core.rmem_default=$OLD_RMEM" >&2
+  OLD_RMEM=""
+}
 stop_group() {
   local pid=$1 grace=${2:-10} i
   [[ -n $pid ]] || return 0
@@ -48,6 +56,7 @@ stop_group() {
 }
 cleanup() {
   local rc=$?
+  restore_rmem
   stop_group "$GEN_PID" 2; stop_group "$SERVER_PID" 15
   if [[ ${LOADTEST_KEEP:-0} == 1 ]]; then echo "scratch kept: $WORK" >&2; else rm -rf "$WORK"; fi
   exit "$rc"
@@ -94,6 +103,10 @@ for N in "${ARGS[@]}"; do
   make_config "$N"
   rm -rf "$WORK/data"; mkdir -p "$WORK/data"
   ((${LOADTEST_QUIET_S:-120} > 0)) && wait_quiet
+  if [[ -n ${WEBRTC_RCVBUF:-} ]]; then
+    OLD_RMEM=$(sysctl -n net.core.rmem_default)
+    sysctl -qw net.core.rmem_default="$WEBRTC_RCVBUF"
+  fi
   (cd "$ROOT" && exec setsid "$BIN" serve --config "$WORK/config/lifeline.toml" \
     --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --webrtc-listen 127.0.0.1:0 \
     --data-dir "$WORK/data" --rtp-ports "${WEBRTC_PORTS:-20000-29998}" --rtp-timeout-secs 0 \
@@ -106,6 +119,7 @@ for N in "${ARGS[@]}"; do
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited:" >&2; cat "$WORK/server.err" >&2; exit 1; }
     sleep 0.1
   done
+  restore_rmem
   [[ -n $READY ]] || { echo "server not ready in 60 s" >&2; exit 1; }
   SIP_UDP=$(sed -n 's/.* sip_udp=\([^ ]*\).*/\1/p' <<<"$READY")
   HTTP=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$READY")
@@ -113,6 +127,7 @@ for N in "${ARGS[@]}"; do
   [[ $(cat "/proc/$SERVER_PID/comm") == lifeline ]] || { echo "pid $SERVER_PID is not lifeline" >&2; exit 1; }
   sleep 1
   echo "== $N calls, ${SECS} s window: server pid $SERVER_PID sip_udp=$SIP_UDP http=$HTTP webrtc=$WEBRTC" >&2
+  echo "server WebRTC socket: $(ss -uamnH "sport = :${WEBRTC##*:}" 2>/dev/null | grep -o 'rb[0-9]*' | head -1) (receive buffer, bytes)" >&2
   (exec setsid timeout -s KILL $((N / 2 + N / RAMP_CPS + SECS + 180)) "$GEN" --sip "$SIP_UDP" \
     --http "$HTTP" --webrtc "$WEBRTC" --pid "$SERVER_PID" --calls "$N" --seconds "$SECS" \
     --rate "$RAMP_CPS" --settle "${SETTLE_S:-3}" --hz "$HZ" --threads "${GEN_THREADS:-1}" \
@@ -139,6 +154,6 @@ for N in "${ARGS[@]}"; do
 done
 
 echo
-echo "| calls | SIP up / WebRTC connected / failed | accept→connected p50 / p95 | caller→browser pkt/call/s (50) | loss (rx/tx) | late | browser→caller pkt/call/s (50) | loss (rx/tx) | late | max gap | server CPU | CPU per call | calls per core | server RSS | RSS/call | generator CPU |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| calls | SIP up / WebRTC connected / failed | accept→connected p50 / p95 | caller→browser pkt/call/s (50) | loss | late | browser→caller pkt/call/s (50) | loss | late | max gap | server CPU | CPU per call (µs/s) | calls per core | server RSS | RSS/call | generator CPU | WebRTC port drops |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"

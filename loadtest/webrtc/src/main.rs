@@ -314,7 +314,11 @@ fn udp_drops(webrtc_port: Option<u16>) -> UdpDrops {
         let (Some(local), Some(drops)) = (f.get(1), f.last()) else {
             continue;
         };
-        let Some(port) = local.split(':').nth(1).and_then(|p| u16::from_str_radix(p, 16).ok()) else {
+        let Some(port) = local
+            .split(':')
+            .nth(1)
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+        else {
             continue;
         };
         let drops: u64 = drops.parse().unwrap_or(0);
@@ -332,7 +336,12 @@ fn udp_drops(webrtc_port: Option<u16>) -> UdpDrops {
 // ---------------------------------------------------------------------------------------
 // HTTP (by hand: one request per connection)
 
-async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let body = body.unwrap_or("");
     let req = format!(
@@ -340,7 +349,9 @@ async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) ->
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).await.map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&resp);
@@ -437,7 +448,11 @@ async fn caller(
             next = now + rto;
             rto = (rto * 2).min(Duration::from_secs(4));
         }
-        let wait = if provisional { deadline } else { next.min(deadline) };
+        let wait = if provisional {
+            deadline
+        } else {
+            next.min(deadline)
+        };
         match tokio::time::timeout_at(wait.into(), sock.recv(&mut buf)).await {
             Ok(Ok(n)) if is_sip(&buf[..n]) => {
                 let t = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -447,7 +462,11 @@ async fn caller(
                     break Some(t);
                 } else if t.starts_with("SIP/2.0 ") {
                     let line = t.lines().next().unwrap_or("").to_owned();
-                    let class = line.get(8..9).and_then(|c| c.parse::<usize>().ok()).unwrap_or(0).min(6);
+                    let class = line
+                        .get(8..9)
+                        .and_then(|c| c.parse::<usize>().ok())
+                        .unwrap_or(0)
+                        .min(6);
                     stats.fail_by_class[class].fetch_add(1, Relaxed);
                     *stats.last_fail.lock().unwrap() = line;
                     stats.failed.fetch_add(1, Relaxed);
@@ -462,7 +481,9 @@ async fn caller(
         stats.failed.fetch_add(1, Relaxed);
         return;
     };
-    let to_hdr = header(&ok, "To").unwrap_or("<sip:19999@127.0.0.1>").to_owned();
+    let to_hdr = header(&ok, "To")
+        .unwrap_or("<sip:19999@127.0.0.1>")
+        .to_owned();
     let rtp_port: Option<u16> = ok
         .lines()
         .find(|l| l.starts_with("m=audio "))
@@ -548,7 +569,11 @@ async fn caller(
 }
 
 /// Paces the callers' RTP: every 5 ms, a frame for a quarter of the calls.
-async fn sender(media: Arc<Mutex<Vec<Arc<Media>>>>, stats: Arc<Stats>, mut stop: watch::Receiver<bool>) {
+async fn sender(
+    media: Arc<Mutex<Vec<Arc<Media>>>>,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut pkt = [0u8; 12 + FRAME_BYTES];
@@ -602,6 +627,7 @@ struct Leg {
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+type WsTx = futures_util::stream::SplitSink<Ws, Message>;
 
 async fn login(a: &Args, user: &str, password: &str) -> Result<String, String> {
     let body = serde_json::json!({ "user": user, "password": password }).to_string();
@@ -613,7 +639,10 @@ async fn login(a: &Args, user: &str, password: &str) -> Result<String, String> {
         match http(a.http, "POST", "/api/v1/login", Some(&body)).await {
             Ok((200, b)) => {
                 let v: serde_json::Value = serde_json::from_str(&b).map_err(|e| e.to_string())?;
-                return v["token"].as_str().map(str::to_owned).ok_or_else(|| format!("no token in {b}"));
+                return v["token"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("no token in {b}"));
             }
             Ok((s, b)) => last = format!("login {user}: {s} {b}"),
             Err(e) => last = format!("login {user}: {e}"),
@@ -622,7 +651,7 @@ async fn login(a: &Args, user: &str, password: &str) -> Result<String, String> {
     Err(last)
 }
 
-async fn send_json(ws: &mut Ws, v: serde_json::Value) -> bool {
+async fn send_json(ws: &mut WsTx, v: serde_json::Value) -> bool {
     ws.send(Message::text(v.to_string())).await.is_ok()
 }
 
@@ -636,30 +665,27 @@ fn drain(leg: &mut Leg, sock: &UdpSocket, st: &Stats) -> Option<Instant> {
                 let _ = sock.try_send_to(&t.contents, t.destination);
             }
             Ok(Output::Event(e)) => match e {
-                Event::Connected => {
-                    if !leg.connected {
-                        leg.connected = true;
-                        st.rtc_connected.fetch_add(1, Relaxed);
-                        let ms = leg.accepted_at.elapsed().as_secs_f64() * 1000.0;
-                        st.connect_ms.lock().unwrap().push(ms);
-                        // Spread the senders over the 20 ms frame.
-                        let phase = Duration::from_micros(u64::from(leg.call) * 7_919 % 20_000);
-                        let mut tick = tokio::time::interval_at(
-                            (Instant::now() + phase).into(),
-                            Duration::from_millis(20),
-                        );
-                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-                        leg.tick = Some(tick);
-                    }
+                Event::Connected if !leg.connected => {
+                    leg.connected = true;
+                    st.rtc_connected.fetch_add(1, Relaxed);
+                    let ms = leg.accepted_at.elapsed().as_secs_f64() * 1000.0;
+                    st.connect_ms.lock().unwrap().push(ms);
+                    // Spread the senders over the 20 ms frame.
+                    let phase = Duration::from_micros(u64::from(leg.call) * 7_919 % 20_000);
+                    let mut tick = tokio::time::interval_at(
+                        (Instant::now() + phase).into(),
+                        Duration::from_millis(20),
+                    );
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                    leg.tick = Some(tick);
                 }
                 Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                     st.rtc_failed.fetch_add(1, Relaxed);
                     st.error(format!("call {}: ICE disconnected", leg.call));
                 }
-                Event::RtpPacket(p) => {
-                    if *p.header.payload_type == 0 {
-                        leg.track.on_payload(st, &st.c2b, &st.c2b_call, leg.call, &p.payload);
-                    }
+                Event::RtpPacket(p) if *p.header.payload_type == 0 => {
+                    leg.track
+                        .on_payload(st, &st.c2b, &st.c2b_call, leg.call, &p.payload);
                 }
                 _ => {}
             },
@@ -720,7 +746,7 @@ async fn agent(
         }
     };
     let url = format!("ws://{}/api/v1/agent/ws?token={token}", a.http);
-    let mut ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+    let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
         Ok((ws, _)) => ws,
         Err(e) => {
             st.agents_failed.fetch_add(1, Relaxed);
@@ -728,7 +754,25 @@ async fn agent(
             return;
         }
     };
-    if !send_json(&mut ws, serde_json::json!({"type": "status", "status": "available"})).await {
+    // The socket is read in a task of its own: tungstenite zeroes its read buffer each
+    // time it is polled, which the agent loop (woken for every packet) must not do.
+    let (mut ws, mut ws_rx) = ws.split();
+    let (msg_tx, mut msgs) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(m)) = ws_rx.next().await {
+            match m {
+                Message::Text(t) if msg_tx.send(t.as_str().to_owned()).is_err() => break,
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    });
+    if !send_json(
+        &mut ws,
+        serde_json::json!({"type": "status", "status": "available"}),
+    )
+    .await
+    {
         st.agents_failed.fetch_add(1, Relaxed);
         return;
     }
@@ -750,16 +794,12 @@ async fn agent(
         }
         tokio::select! {
             _ = stop.changed() => break,
-            msg = ws.next() => {
-                let text = match msg {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                        st.error(format!("agent {user}: console WebSocket closed"));
-                        break;
-                    }
-                    Some(Ok(_)) => continue,
+            msg = msgs.recv() => {
+                let Some(text) = msg else {
+                    st.error(format!("agent {user}: console WebSocket closed"));
+                    break;
                 };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(text.as_str()) else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
                 let offer = v["offer"].as_u64();
                 match v["type"].as_str().unwrap_or("") {
                     "agent" if !ready && v["agent"]["status"] == "available" => {
@@ -880,7 +920,8 @@ async fn agent(
             }
         }
     }
-    let _ = ws.close(None).await;
+    let _ = ws.close().await;
+    reader.abort();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -912,15 +953,27 @@ async fn run(a: Arc<Args>) {
 
     // 1. Agents log in and go available.
     let provider = str0m::crypto::from_feature_flags();
-    let cert = provider.dtls_provider.generate_certificate().expect("DTLS certificate");
+    let cert = provider
+        .dtls_provider
+        .generate_certificate()
+        .expect("DTLS certificate");
     let logins = Arc::new(Semaphore::new(a.logins.max(1)));
     let t0 = Instant::now();
     let mut agents = Vec::with_capacity(n);
     for i in 0..n {
-        agents.push(tokio::spawn(agent(i, a.clone(), st.clone(), logins.clone(), cert.clone(), agents_stop_rx.clone())));
+        agents.push(tokio::spawn(agent(
+            i,
+            a.clone(),
+            st.clone(),
+            logins.clone(),
+            cert.clone(),
+            agents_stop_rx.clone(),
+        )));
     }
     let deadline = Instant::now() + Duration::from_secs(60 + n as u64 / 5);
-    while st.agents_ready.load(Relaxed) + st.agents_failed.load(Relaxed) < n as u64 && Instant::now() < deadline {
+    while st.agents_ready.load(Relaxed) + st.agents_failed.load(Relaxed) < n as u64
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     eprintln!(
@@ -928,7 +981,11 @@ async fn run(a: Arc<Args>) {
         st.agents_ready.load(Relaxed),
         st.agents_failed.load(Relaxed),
         t0.elapsed().as_secs_f64(),
-        if st.agents_failed.load(Relaxed) > 0 { format!("; last error: {}", st.last_error.lock().unwrap()) } else { String::new() }
+        if st.agents_failed.load(Relaxed) > 0 {
+            format!("; last error: {}", st.last_error.lock().unwrap())
+        } else {
+            String::new()
+        }
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = rss_kb(a.pid);
@@ -942,12 +999,20 @@ async fn run(a: Arc<Args>) {
     let gap = Duration::from_secs_f64(1.0 / a.rate.max(1) as f64);
     for i in 0..n {
         tokio::time::sleep_until((t0 + gap * i as u32).into()).await;
-        callers.push(tokio::spawn(caller(i, a.sip, number.clone(), st.clone(), media.clone(), stop_rx.clone())));
+        callers.push(tokio::spawn(caller(
+            i,
+            a.sip,
+            number.clone(),
+            st.clone(),
+            media.clone(),
+            stop_rx.clone(),
+        )));
     }
     // Wait for every call to be connected both ways or failed (bounded), then settle.
     let deadline = Instant::now() + Duration::from_secs(30);
     let done = |st: &Stats| {
-        st.rtc_connected.load(Relaxed) + st.failed.load(Relaxed) + st.rtc_failed.load(Relaxed) >= n as u64
+        st.rtc_connected.load(Relaxed) + st.failed.load(Relaxed) + st.rtc_failed.load(Relaxed)
+            >= n as u64
     };
     while !done(&st) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -979,7 +1044,11 @@ async fn run(a: Arc<Args>) {
         let c: Vec<u64> = st.fail_by_class.iter().map(|x| x.load(Relaxed)).collect();
         eprintln!(
             "failed SIP set-ups: {} without a final response, {} 4xx, {} 5xx, {} 6xx; last: {}",
-            c[0], c[4], c[5], c[6], st.last_fail.lock().unwrap()
+            c[0],
+            c[4],
+            c[5],
+            c[6],
+            st.last_fail.lock().unwrap()
         );
     }
     tokio::time::sleep(Duration::from_secs(a.settle)).await;
@@ -1052,11 +1121,12 @@ async fn run(a: Arc<Args>) {
         ("browser→caller", &st.b2c, b2c_tx, &b2c_calls),
     ] {
         eprintln!(
-            "window {name}: sent {tx} ({} send errors), received {}, lost {} (from the sender's count), \
+            "window {name}: sent {tx} ({} send errors), received {} (rx/tx {:.2} %, edges included), lost {} (from the sender's count), \
              reordered {}, late {}, max gap {:.0} ms, other call's frames {}, unmarked {}; \
              per call pkt/s min {:.1} / p1 {:.1} / median {:.1}; calls under 45 pkt/s: {}",
             d.tx_err.load(Relaxed),
             d.rx.load(Relaxed),
+            100.0 * d.rx.load(Relaxed) as f64 / (tx as f64).max(1.0),
             d.lost.load(Relaxed),
             d.reordered.load(Relaxed),
             d.late.load(Relaxed),
@@ -1084,18 +1154,18 @@ async fn run(a: Arc<Args>) {
 
     let calls = connected.max(1) as f64;
     let hz = a.hz as f64;
-    // Loss each way: frames the receivers know are missing, over those plus the ones
-    // received; "rx/tx" also counts frames that never reached a receiver at all.
+    // Loss each way: frames the receivers know are missing (from the sender's count in
+    // each payload), over those plus the ones received. A call whose stream stopped
+    // altogether shows in pkt/call/s and "calls under 45 pkt/s" instead.
     let loss = |d: &Dir| {
         let rx = d.rx.load(Relaxed) as f64;
         let lost = d.lost.load(Relaxed) as f64;
         100.0 * lost / (rx + lost).max(1.0)
     };
-    let ratio = |d: &Dir, tx: u64| 100.0 * d.rx.load(Relaxed) as f64 / (tx as f64).max(1.0);
     let late = |d: &Dir| 100.0 * d.late.load(Relaxed) as f64 / (d.rx.load(Relaxed) as f64).max(1.0);
     let server_cpu = 100.0 * (s1 - s0) as f64 / hz / secs;
     println!(
-        "| {} | {} / {} / {} | {:.1} / {:.1} ms | {:.1} | {:.3} % ({:.2} %) | {:.3} % | {:.1} | {:.3} % ({:.2} %) | {:.3} % | {:.0} ms | {:.0} % | {:.3} % | {:.0} | {:.1} MB | {:.1} kB | {:.0} % |",
+        "| {} | {} / {} / {} | {:.0} / {:.0} ms | {:.1} | {:.3} % | {:.3} % | {:.1} | {:.3} % | {:.3} % | {:.0} ms | {:.0} % | {:.1} µs | {:.0} | {:.1} MB | {:.1} kB | {:.0} % | {} |",
         n,
         st.up.load(Relaxed),
         connected,
@@ -1104,18 +1174,22 @@ async fn run(a: Arc<Args>) {
         percentile(&connect, 95.0),
         st.c2b.rx.load(Relaxed) as f64 / calls / secs,
         loss(&st.c2b),
-        ratio(&st.c2b, c2b_tx),
         late(&st.c2b),
         st.b2c.rx.load(Relaxed) as f64 / calls / secs,
         loss(&st.b2c),
-        ratio(&st.b2c, b2c_tx),
         late(&st.b2c),
-        st.c2b.max_gap_us.load(Relaxed).max(st.b2c.max_gap_us.load(Relaxed)) as f64 / 1000.0,
+        st.c2b
+            .max_gap_us
+            .load(Relaxed)
+            .max(st.b2c.max_gap_us.load(Relaxed)) as f64
+            / 1000.0,
         server_cpu,
-        server_cpu / calls,
+        // CPU time per call per second of call, in µs (10,000 µs = 1 % of a core).
+        10_000.0 * server_cpu / calls,
         calls / (server_cpu / 100.0).max(1e-9),
         rss_peak as f64 / 1024.0,
         rss_peak.saturating_sub(rss_idle) as f64 / calls,
         100.0 * (g1 - g0) as f64 / hz / secs,
+        drops1.webrtc.saturating_sub(drops0.webrtc),
     );
 }
