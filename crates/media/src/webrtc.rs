@@ -62,7 +62,7 @@ use str0m::change::SdpOffer;
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Frequency, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpPacket, RtpWrite, SeqNo};
+use str0m::rtp::{Extension, RtpPacket, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 
 use crate::dtmf::DtmfReceiver;
@@ -216,9 +216,14 @@ impl WebRtcLeg {
                 reason: e.to_string(),
             })?;
 
+        // Only the MID header extension: the others (transport-wide congestion control
+        // above all, whose send history alone is ~90 kB per leg) serve bandwidth
+        // estimation for video, and a fixed 64 kbit/s PCMU stream needs none of it.
         let mut config = RtcConfig::new()
             .clear_codecs()
             .enable_pcmu(true, false)
+            .clear_extension_map()
+            .set_extension(4, Extension::RtpMid)
             .set_rtp_mode(true)
             .set_ice_lite(true);
         config.codec_config().add_config(
