@@ -16,10 +16,7 @@
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   DEBUG=1         forward every browser console message to stderr, not only errors
 
-import { chromium } from 'playwright-core';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openPage, run } from './harness.mjs';
 
 const env = process.env;
 const base = (env.LIFELINE_HTTP || '').replace(/\/+$/, '');
@@ -30,35 +27,8 @@ const STEP_MS = 15_000; // page loads, login, status, connect
 const END_MS = 30_000; // the far end hanging up
 const OVERALL_MS = ringWaitMs + holdMs + END_MS + 6 * STEP_MS;
 
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 
-let context = null;
-let profile = null;
-let done = false;
 
-async function finish(result) {
-  if (done) return;
-  done = true;
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  try {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))]);
-  } catch {
-    // the browser is gone already
-  }
-  if (profile) await rm(profile, { recursive: true, force: true }).catch(() => {});
-  process.exit(result.ok ? 0 : 1);
-}
 
 const callState = (page) => page.evaluate(() => window.lifeline?.state().callState);
 const waitCallState = (page, states, timeout) =>
@@ -158,21 +128,8 @@ async function main() {
   }
   const run = { 'answer-and-wait': answerAndWait, decline: declineCall, login: null }[mode];
   if (run === undefined) throw new Error(`unknown MODE ${mode}`);
-  setTimeout(() => finish({ ok: false, error: `gave up after ${OVERALL_MS / 1000} s` }), OVERALL_MS).unref();
 
-  profile = await mkdtemp(join(tmpdir(), 'lifeline-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ARGS,
-    timeout: STEP_MS * 2,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || env.DEBUG === '1') process.stderr.write(`browser ${msg.type()}: ${msg.text()}\n`);
-  });
-  page.on('pageerror', (err) => process.stderr.write(`browser exception: ${err.message}\n`));
-  page.on('crash', () => finish({ ok: false, error: 'the page crashed' }));
+  const { page } = await openPage(STEP_MS);
 
   await login(page);
   if (!run) {
@@ -182,4 +139,4 @@ async function main() {
   return run(page);
 }
 
-main().then(finish, (err) => finish({ ok: false, error: String(err?.message ?? err).split('\n')[0] }));
+run(main, { overallMs: OVERALL_MS });

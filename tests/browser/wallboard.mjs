@@ -23,10 +23,7 @@
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   DEBUG=1         forward every browser console message to stderr, not only errors
 
-import { chromium } from 'playwright-core';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openPage, run } from './harness.mjs';
 
 const env = process.env;
 const base = (env.LIFELINE_HTTP || '').replace(/\/+$/, '');
@@ -36,37 +33,9 @@ const REASON = 'wallboard test';
 const STEP_MS = 15_000; // page load, first snapshots, one pushed change, one HTTP request
 const OVERALL_MS = 8 * STEP_MS;
 
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 
-let context = null;
-let profile = null;
-let done = false;
 let token = null;
 
-async function finish(result) {
-  if (done) return;
-  done = true;
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  try {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))]);
-  } catch {
-    // the browser is gone already
-  }
-  if (profile) await rm(profile, { recursive: true, force: true }).catch(() => {});
-  if (token) await api('POST', '/api/v1/logout').catch(() => {});
-  process.exit(result.ok ? 0 : 1);
-}
 
 /** An API request from node, with the session once there is one; the JSON answer. */
 async function api(method, path, body) {
@@ -136,27 +105,8 @@ const tileValues = (page) =>
 
 async function main() {
   if (!base) throw new Error('LIFELINE_HTTP is not set');
-  setTimeout(() => finish({ ok: false, error: `gave up after ${OVERALL_MS / 1000} s` }), OVERALL_MS).unref();
 
-  profile = await mkdtemp(join(tmpdir(), 'lifeline-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ARGS,
-    timeout: STEP_MS * 2,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors = []; // console errors, reported
-  const exceptions = []; // uncaught exceptions in the page: the test fails
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-    if (msg.type() === 'error' || env.DEBUG === '1') process.stderr.write(`browser ${msg.type()}: ${msg.text()}\n`);
-  });
-  page.on('pageerror', (err) => {
-    exceptions.push(err.message);
-    process.stderr.write(`browser exception: ${err.message}\n`);
-  });
-  page.on('crash', () => finish({ ok: false, error: 'the page crashed' }));
+  const { page, errors, exceptions } = await openPage(STEP_MS);
 
   const res = await page.goto(`${base}/agent/wallboard.html`, { timeout: STEP_MS });
   if (!res?.ok()) throw new Error(`GET /agent/wallboard.html: ${res?.status()} (is the binary built with dispatch-ui/wallboard.html?)`);
@@ -222,4 +172,7 @@ async function main() {
   };
 }
 
-main().then(finish, (err) => finish({ ok: false, error: String(err?.message ?? err).split('\n')[0] }));
+run(main, {
+  overallMs: OVERALL_MS,
+  onExit: () => (token ? api('POST', '/api/v1/logout') : Promise.resolve()),
+});
