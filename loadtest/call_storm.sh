@@ -31,6 +31,8 @@ done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE="$ROOT/loadtest"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 SCENARIO="$HERE/sipp/storm.xml"
 RESULTS="$HERE/results"
 HZ=$(getconf CLK_TCK)
@@ -110,16 +112,7 @@ CONFIG=${LOADTEST_CONFIG:-$ROOT/sip-config/lifeline.toml}
   >"$WORK/server.out" 2>"$WORK/server.err" </dev/null) &
 SERVER_PID=$!
 
-READY=""
-deadline=$((SECONDS + 60))
-while ((SECONDS < deadline)); do
-  READY=$(grep -m1 '^lifeline ready ' "$WORK/server.out" 2>/dev/null || true)
-  [[ -n $READY ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited:" >&2; cat "$WORK/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $READY ]] || { echo "server not ready in 60 s" >&2; tail -20 "$WORK/server.err" >&2; exit 1; }
-SIP_UDP=$(sed -n 's/.* sip_udp=\([^ ]*\).*/\1/p' <<<"$READY")
+wait_ready "$SERVER_PID" "$WORK/server.out" "$WORK/server.err"
 HTTP=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$READY")
 [[ $SIP_UDP == 127.0.0.1:* && $HTTP == 127.0.0.1:* ]] || { echo "unexpected ready line: $READY" >&2; exit 1; }
 [[ $(cat "/proc/$SERVER_PID/comm" 2>/dev/null) == lifeline ]] || { echo "pid $SERVER_PID is not lifeline" >&2; exit 1; }

@@ -58,21 +58,8 @@ if [[ ${NO_RECORD:-0} == 1 ]]; then
   grep -q '^record = false' "$WORK/config/numbers.toml" || { echo "could not turn recording off" >&2; exit 1; }
   CONFIG="$WORK/config/lifeline.toml"
 fi
-# Other work shares these 2 cores; a row beside a compiler measures the compiler too.
-busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-child_cpu() { tr '\n' ' ' <"$1" | sed 's/[ms]/ /g' | awk '{print $5 * 60 + $6 + $7 * 60 + $8}'; }
-wait_quiet() {
-  local deadline=$((SECONDS + ${LOADTEST_QUIET_S:-120})) in_a_row=0 b0 b1 busy quiet=false
-  while :; do
-    b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
-    busy=$(((b1 - b0) * 100 / (2 * HZ)))
-    if ((busy < 25)); then in_a_row=$((in_a_row + 1)); else in_a_row=0; fi
-    ((in_a_row >= 3)) && { quiet=true; break; }
-    ((SECONDS >= deadline)) && break
-  done
-  echo "machine busy before the row: ${busy}% of one core (quiet: $quiet)" >&2
-}
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 ROWS=()
 for N in "${ARGS[@]}"; do
   rm -rf "$WORK/data"; mkdir -p "$WORK/data"
@@ -82,15 +69,7 @@ for N in "${ARGS[@]}"; do
     --rtp-ports 20000-29998 --rtp-timeout-secs 0 \
     >"$WORK/server.out" 2>"$WORK/server.err" </dev/null) &
   SERVER_PID=$!
-  READY="" deadline=$((SECONDS + 60))
-  while ((SECONDS < deadline)); do
-    READY=$(grep -m1 '^lifeline ready ' "$WORK/server.out" 2>/dev/null || true)
-    [[ -n $READY ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited:" >&2; cat "$WORK/server.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n $READY ]] || { echo "server not ready in 60 s" >&2; exit 1; }
-  SIP_UDP=$(sed -n 's/.* sip_udp=\([^ ]*\).*/\1/p' <<<"$READY")
+  wait_ready "$SERVER_PID" "$WORK/server.out" "$WORK/server.err"
   [[ $(cat "/proc/$SERVER_PID/comm") == lifeline ]] || { echo "pid $SERVER_PID is not lifeline" >&2; exit 1; }
   sleep 1
   echo "== $N calls, ${SECS} s window: server pid $SERVER_PID sip_udp=$SIP_UDP" >&2

@@ -39,6 +39,7 @@ use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use sipcall::{header, is_sip, proc_ticks, reply_200, rss_kb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
@@ -274,26 +275,6 @@ impl RxTrack {
 // ---------------------------------------------------------------------------------------
 // /proc
 
-fn proc_ticks(pid: u32) -> Option<u64> {
-    // utime+stime from /proc/<pid>/stat; comm "(lifeline)" has no spaces.
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state): utime=14, stime=15 → indices 11, 12.
-    Some(f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?)
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Drops counted by the kernel on UDP sockets bound to 127.0.0.1 (/proc/net/udp): the
 /// server's WebRTC port, the server's RTP range 20000–29999, and every other socket
 /// (the generator's).
@@ -372,29 +353,6 @@ async fn server_calls(addr: SocketAddr) -> Option<u64> {
 // ---------------------------------------------------------------------------------------
 // SIP callers (as in loadtest/rtp)
 
-fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
-    msg.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-fn is_sip(b: &[u8]) -> bool {
-    b.first().is_some_and(|c| c.is_ascii_uppercase())
-}
-
-/// A 200 OK to a request, echoing its Via, From, To, Call-ID and CSeq.
-fn reply_200(req: &str) -> String {
-    let mut r = String::from("SIP/2.0 200 OK\r\n");
-    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        if let Some(v) = header(req, h) {
-            r.push_str(&format!("{h}: {v}\r\n"));
-        }
-    }
-    r.push_str("Content-Length: 0\r\n\r\n");
-    r
-}
-
 /// What the sender needs of an answered call.
 struct Media {
     idx: u32,
@@ -419,89 +377,31 @@ async fn caller(
         return;
     };
     let sock = Arc::new(sock);
-    let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
-    let cid = format!("webrtc-storm-{idx}-{port}");
-    let from = format!("<sip:139{idx:08}@127.0.0.1>;tag=c{idx}");
-    let sdp = format!(
-        "v=0\r\no=t {idx} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-    );
-    let invite = format!(
-        "INVITE sip:{number}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKi{idx}x{port};rport\r\n\
-         From: {from}\r\nTo: <sip:{number}@127.0.0.1>\r\nCall-ID: {cid}\r\nCSeq: 1 INVITE\r\n\
-         Contact: <sip:139{idx:08}@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n\
-         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    let mut buf = [0u8; 2048];
-    // INVITE with retransmission (500 ms, doubling) until a final response, 16 s at most.
-    let deadline = Instant::now() + Duration::from_secs(16);
-    let mut rto = Duration::from_millis(500);
-    let mut next = Instant::now();
-    let mut provisional = false;
-    let ok = loop {
-        let now = Instant::now();
-        if now >= deadline {
-            break None;
-        }
-        if !provisional && now >= next {
-            let _ = sock.send_to(invite.as_bytes(), sip).await;
-            next = now + rto;
-            rto = (rto * 2).min(Duration::from_secs(4));
-        }
-        let wait = if provisional {
-            deadline
-        } else {
-            next.min(deadline)
-        };
-        match tokio::time::timeout_at(wait.into(), sock.recv(&mut buf)).await {
-            Ok(Ok(n)) if is_sip(&buf[..n]) => {
-                let t = String::from_utf8_lossy(&buf[..n]).into_owned();
-                if t.starts_with("SIP/2.0 1") {
-                    provisional = true;
-                } else if t.starts_with("SIP/2.0 2") {
-                    break Some(t);
-                } else if t.starts_with("SIP/2.0 ") {
-                    let line = t.lines().next().unwrap_or("").to_owned();
-                    let class = line
-                        .get(8..9)
-                        .and_then(|c| c.parse::<usize>().ok())
-                        .unwrap_or(0)
-                        .min(6);
-                    stats.fail_by_class[class].fetch_add(1, Relaxed);
+    let dialog = match sipcall::invite(&sock, sip, &number, idx, "webrtc-storm").await {
+        Ok(d) => d,
+        Err(f) => {
+            let class = match f {
+                sipcall::Failure::Timeout => 0,
+                sipcall::Failure::Refused { class, line } => {
                     *stats.last_fail.lock().unwrap() = line;
-                    stats.failed.fetch_add(1, Relaxed);
-                    return;
+                    class
                 }
-            }
-            _ => {}
+            };
+            stats.fail_by_class[class].fetch_add(1, Relaxed);
+            stats.failed.fetch_add(1, Relaxed);
+            return;
         }
     };
-    let Some(ok) = ok else {
-        stats.fail_by_class[0].fetch_add(1, Relaxed);
+    let Some(rtp_to) = dialog.rtp else {
         stats.failed.fetch_add(1, Relaxed);
         return;
     };
-    let to_hdr = header(&ok, "To")
-        .unwrap_or("<sip:19999@127.0.0.1>")
-        .to_owned();
-    let rtp_port: Option<u16> = ok
-        .lines()
-        .find(|l| l.starts_with("m=audio "))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
-    let ack = format!(
-        "ACK sip:{number}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKa{idx}x{port};rport\r\n\
-         From: {from}\r\nTo: {to_hdr}\r\nCall-ID: {cid}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-    );
-    let _ = sock.send_to(ack.as_bytes(), sip).await;
-    let Some(rtp_port) = rtp_port else {
-        stats.failed.fetch_add(1, Relaxed);
-        return;
-    };
+    let mut buf = [0u8; 2048];
     stats.up.fetch_add(1, Relaxed);
     let m = Arc::new(Media {
         idx: idx as u32,
         sock: sock.clone(),
-        to: SocketAddr::from(([127, 0, 0, 1], rtp_port)),
+        to: rtp_to,
         count: AtomicU32::new(0),
         seq0: (idx as u32).wrapping_mul(7919),
         ssrc: 0x5000_0000 | idx as u32,
@@ -522,7 +422,7 @@ async fn caller(
                 if is_sip(p) {
                     let t = String::from_utf8_lossy(p);
                     if t.starts_with("SIP/2.0 2") && header(&t, "CSeq").is_some_and(|c| c.ends_with("INVITE")) {
-                        let _ = sock.send_to(ack.as_bytes(), sip).await; // retransmitted 200
+                        let _ = sock.send_to(dialog.ack().as_bytes(), sip).await; // retransmitted 200
                     } else if t.starts_with("BYE ") {
                         let reply = reply_200(&t);
                         let _ = sock.send_to(reply.as_bytes(), sip).await;
@@ -547,24 +447,8 @@ async fn caller(
         stats.server_bye.fetch_add(1, Relaxed);
         return;
     }
-    let bye = format!(
-        "BYE sip:{number}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKb{idx}x{port};rport\r\n\
-         From: {from}\r\nTo: {to_hdr}\r\nCall-ID: {cid}\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-    );
-    let deadline = Instant::now() + Duration::from_secs(8);
-    'outer: for _ in 0..6 {
-        let _ = sock.send_to(bye.as_bytes(), sip).await;
-        let until = (Instant::now() + Duration::from_millis(1000)).min(deadline);
-        while let Ok(Ok(n)) = tokio::time::timeout_at(until.into(), sock.recv(&mut buf)).await {
-            let t = String::from_utf8_lossy(&buf[..n]);
-            if t.starts_with("SIP/2.0 ") && header(&t, "CSeq").is_some_and(|c| c.ends_with("BYE")) {
-                stats.bye_ok.fetch_add(1, Relaxed);
-                break 'outer;
-            }
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
+    if dialog.bye(&sock, sip).await {
+        stats.bye_ok.fetch_add(1, Relaxed);
     }
 }
 
